@@ -1,0 +1,1 @@
+"""The commissions pillar (see docs/architecture.md); built by its own issue."""

@@ -1,0 +1,1 @@
+"""The forecasting pillar (see docs/architecture.md); built by its own issue."""

@@ -1,0 +1,1 @@
+"""The quotas pillar (see docs/architecture.md); built by its own issue."""

@@ -1,0 +1,1 @@
+"""The rcm_feeds pillar (see docs/architecture.md); built by its own issue."""

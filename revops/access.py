@@ -1,0 +1,126 @@
+"""The permission matrix, and the one place that enforces it for pages and the API alike.
+
+A request acts in one organization with one role (a membership, or an API key that carries
+the integrator role). Each page and endpoint names the resource it touches; the HTTP method
+says whether it views or changes it. ``allowed`` answers from ``MATRIX``; ``MatrixPermission``
+(DRF) and ``require_access`` / ``AccessRequiredMixin`` (pages) both call it. Rows of another
+organization are never found (404) because every queryset is tenant-scoped; a role without
+the right gets 403. ``docs/permissions.md`` is this table in prose.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from rest_framework.permissions import BasePermission
+
+from revops.models import Role
+
+A, E, R, B, P, I = (
+    Role.ADMIN,
+    Role.EXECUTIVE,
+    Role.REVOPS_ANALYST,
+    Role.BILLING_MANAGER,
+    Role.REP,
+    Role.INTEGRATOR,
+)
+
+VIEW = "view"
+CHANGE = "change"
+APPROVE = "approve"
+
+# resource -> action -> roles. Pillar resources are listed here as the apps land.
+MATRIX: dict[str, dict[str, frozenset[str]]] = {
+    # Signed-in pages every member sees (home, profile, organization switcher).
+    "home": {VIEW: frozenset({A, E, R, B, P, I})},
+    # People, teams, reporting lines, service lines, facilities, programs, payers, accounts.
+    "reference": {VIEW: frozenset({A, E, R, B, I}), CHANGE: frozenset({A, R, I})},
+    # Users and their roles in the organization; organization settings.
+    "memberships": {VIEW: frozenset({A}), CHANGE: frozenset({A})},
+    "api_keys": {VIEW: frozenset({A}), CHANGE: frozenset({A})},
+    "audit": {VIEW: frozenset({A, E})},
+    # Long-running work: everyone sees progress of the organization's jobs; starting a job is
+    # checked against the resource the job works on.
+    "jobs": {VIEW: frozenset({A, E, R, B, P, I})},
+    "schedules": {VIEW: frozenset({A, R, B}), CHANGE: frozenset({A})},
+}
+
+ACTIONS = (VIEW, CHANGE, APPROVE)
+
+
+def allowed(role: str | None, resource: str, action: str) -> bool:
+    if role is None:
+        return False
+    try:
+        roles = MATRIX[resource].get(action, frozenset())
+    except KeyError as exc:
+        raise KeyError(f"resource {resource!r} is not in the permission matrix") from exc
+    return role in roles
+
+
+def action_for_method(method: str) -> str:
+    return VIEW if method.upper() in ("GET", "HEAD", "OPTIONS") else CHANGE
+
+
+def request_role(request: Any) -> str | None:
+    """The role the request acts with in its active organization (None when it has none)."""
+    return getattr(request, "role", None)
+
+
+def check(request: Any, resource: str, action: str | None = None) -> None:
+    action = action or action_for_method(request.method)
+    if not allowed(request_role(request), resource, action):
+        raise PermissionDenied(f"Your role may not {action} {resource}.")
+
+
+class MatrixPermission(BasePermission):
+    """DRF permission: the view's ``access_resource`` (and optional per-action overrides)."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        resource = getattr(view, "access_resource", None)
+        if resource is None:
+            return False  # fail closed: an endpoint must say what it touches
+        if getattr(request, "tenant", None) is None:
+            return False
+        action = getattr(view, "access_actions", {}).get(getattr(view, "action", None))
+        return allowed(request_role(request), resource, action or action_for_method(request.method))
+
+
+def require_access(resource: str, action: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for function page views: signed in, a member of the active organization, role allowed."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            from django.contrib.auth.views import redirect_to_login
+
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if getattr(request, "tenant", None) is None:
+                from django.shortcuts import redirect
+
+                return redirect("no_organization")
+            check(request, resource, action)
+            return view(request, *args, **kwargs)
+
+        wrapped.access_resource = resource  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+class AccessRequiredMixin:
+    """The same check for class-based page views: set ``access_resource`` (and ``access_action``)."""
+
+    access_resource: str = ""
+    access_action: str | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return require_access(self.access_resource, self.access_action)(super().dispatch)(  # type: ignore[misc]
+            request, *args, **kwargs
+        )

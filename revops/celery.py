@@ -1,0 +1,10 @@
+"""The Celery application shared by every app; tasks live in each app's tasks.py."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
+
+app = Celery("revops")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,1 @@
+"""Server-rendered pages (htmx) of the shared layer: sign-in, home, settings, jobs, audit."""

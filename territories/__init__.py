@@ -1,0 +1,1 @@
+"""The territories pillar (see docs/architecture.md); built by its own issue."""
