@@ -91,8 +91,14 @@ class MatrixPermission(BasePermission):
         return allowed(request_role(request), resource, action or action_for_method(request.method))
 
 
-def require_access(resource: str, action: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator for function page views: signed in, a member of the active organization, role allowed."""
+def require_access(
+    resource: str, action: str | None = None, model: type | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for function page views: signed in, a member of the active organization, role allowed.
+
+    ``model`` names the tenant-owned model a ``<pk>`` in the URL refers to; the isolation sweep
+    (tests/test_isolation_sweep.py) uses it to try another organization's row.
+    """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -109,6 +115,8 @@ def require_access(resource: str, action: str | None = None) -> Callable[[Callab
             return view(request, *args, **kwargs)
 
         wrapped.access_resource = resource  # type: ignore[attr-defined]
+        wrapped.access_action = action  # type: ignore[attr-defined]
+        wrapped.access_model = model  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

@@ -29,8 +29,15 @@ def _apply(connection: Any) -> None:
     connection.connection.execute(SET_RLS_SQL, rls_settings(), prepare=False)
 
 
+# Transaction control that Django sends through the cursor: never precede it with
+# set_config (after an error the transaction is aborted until the savepoint is rolled back).
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 def rls_execute_wrapper(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     connection = context["connection"]
+    if isinstance(sql, str) and sql.lstrip().upper().startswith(TRANSACTION_CONTROL):
+        return execute(sql, params, many, context)
     if connection.in_atomic_block or not connection.get_autocommit():
         _apply(connection)
         return execute(sql, params, many, context)
