@@ -50,6 +50,33 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
 
+RESOURCE_DESCRIPTIONS: dict[str, str] = {
+    "home": "Home page, profile, organization switcher, `GET /api/v1/me/`",
+    "reference": "People, teams, reporting lines, service lines, facilities, programs, payers, accounts (pages under /manage/, API)",
+    "memberships": "Users of the organization and their roles",
+    "api_keys": "Integrator API keys (create: shown once; revoke)",
+    "audit": "Audit trail of planning-data changes (read-only for everyone)",
+    "jobs": "Long-running jobs and their progress",
+    "schedules": "Per-organization schedules of recurring jobs",
+}
+
+
+def matrix_markdown() -> str:
+    """The matrix as the Markdown table in docs/permissions.md (a test keeps them equal)."""
+    roles = [r for r in Role]
+    header = "| resource | action | " + " | ".join(r.label for r in roles) + " |"
+    rule = "|---|---|" + "---|" * len(roles)
+    lines = [header, rule]
+    for resource, actions in MATRIX.items():
+        for action in ACTIONS:
+            if action not in actions:
+                continue
+            marks = " | ".join("yes" if r.value in actions[action] else "-" for r in roles)
+            lines.append(f"| `{resource}` | {action} | {marks} |")
+    lines.append("")
+    lines.extend(f"- `{resource}`: {RESOURCE_DESCRIPTIONS.get(resource, '')}" for resource in MATRIX)
+    return "\n".join(lines)
+
 
 def allowed(role: str | None, resource: str, action: str) -> bool:
     if role is None:
