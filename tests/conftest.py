@@ -10,10 +10,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from revops import services
+from revops import jobs, schedules, services
 from revops.middleware import SESSION_ORG_KEY
 from revops.models import (
     Account,
+    AuditEvent,
     Facility,
     Organization,
     Payer,
@@ -23,6 +24,7 @@ from revops.models import (
     Role,
     ServiceLine,
     Team,
+    TenantSchedule,
 )
 from revops.tenancy import tenant_context
 
@@ -89,9 +91,12 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
         membership.save()
         key, raw = services.api_key_create(name=f"{slug} CRM sync")
         tenant.api_key = raw
+        job = jobs.job_create(kind="accounts_import", label=f"{name} accounts import", total=10)
+        schedules.schedules_install_defaults()
         tenant.objects.update(
             serviceline=sl, team=team, person=rep, manager=manager, reportingline=line, facility=facility,
-            program=program, payer=payer, account=account, apikey=key, membership=membership,
+            program=program, payer=payer, account=account, apikey=key, membership=membership, job=job,
+            tenantschedule=TenantSchedule.objects.get(), auditevent=AuditEvent.objects.order_by("pk").first(),
         )
     return tenant
 

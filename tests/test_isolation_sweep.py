@@ -1,0 +1,264 @@
+"""Walks every URL pattern (pages, admin pages, API) and proves tenant isolation and the role matrix.
+
+Nothing here lists endpoints by hand: routes are discovered from the URLconf, their resource
+and model from the view (``require_access``/``AccessRequiredMixin`` attributes, DRF
+``access_resource`` and ``queryset``, the admin's ``model_admin``). A new endpoint is covered
+the moment it is routed, and one that declares no resource fails ``test_route_declares_access``.
+
+For every route:
+- another organization's object answers 404 for every method (and is left unchanged);
+- pages and lists never contain another organization's data;
+- each role gets 403 where the matrix says so, and is let through where it says yes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from revops.access import CHANGE, MATRIX, VIEW, action_for_method, allowed
+from revops.models import Role
+from revops.tenancy import tenant_context
+
+# Routes anyone may open (no tenant data behind them). Everything else must declare a resource.
+PUBLIC_ROUTES = {
+    "login",
+    "logout",
+    "no_organization",
+    "api-schema",
+    "api-docs",
+    "api-redoc",
+    "admin:login",
+    "admin:logout",
+    "admin:jsi18n",
+    "admin:password_change",
+    "admin:password_change_done",
+}
+OBJECT_KWARGS = {"pk", "object_id", "job_id"}
+# Strings that identify organization b; they must never appear in a response to organization a.
+FOREIGN_MARKERS = re.compile(rb"summit", re.IGNORECASE)
+SAFE = ("GET",)
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    callback: Any
+    kwargs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str | None = None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = ":".join(filter(None, [namespace, p.namespace])) or None
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            kwargs = tuple(p.pattern.regex.groupindex)
+            if "format" in kwargs:
+                continue  # DRF's format-suffix twin of a route already walked
+            name = f"{namespace}:{p.name}" if namespace and p.name else (p.name or "")
+            yield Route(name=name, route=prefix + str(p.pattern), callback=p.callback, kwargs=kwargs)
+
+
+ROUTES = sorted(_walk(get_resolver().url_patterns), key=lambda r: (r.name, r.route))
+
+
+@dataclass
+class Meta:
+    resource: str | None
+    model: type | None
+    methods: dict[str, str | None]  # method -> declared action (None: by method)
+    is_api: bool
+    is_admin: bool
+
+
+def meta(route: Route) -> Meta:
+    cb = route.callback
+    if hasattr(cb, "cls"):  # DRF view or viewset
+        cls = cb.cls
+        qs = getattr(cls, "queryset", None)
+        model = qs.model if qs is not None else getattr(cls, "access_model", None)
+        actions = getattr(cb, "actions", None)
+        overrides = getattr(cls, "access_actions", {})
+        if actions:
+            methods = {m.upper(): overrides.get(a) for m, a in actions.items()}
+        else:
+            methods = {m.upper(): None for m in ("get", "post", "put", "patch", "delete") if hasattr(cls, m)}
+        return Meta(getattr(cls, "access_resource", None), model, methods, True, False)
+    if route.name.startswith("admin:"):
+        model_admin = getattr(cb, "model_admin", None)
+        site = getattr(model_admin, "admin_site", None)
+        if site is None:
+            from revops.admin import site as revops_site
+
+            site = revops_site
+        model = model_admin.model if model_admin else None
+        if "content_type_id" in route.kwargs and model is None:
+            from revops.models import Person
+
+            model = Person
+        return Meta(getattr(site, "access_resource", None), model, {"GET": None, "POST": None}, False, True)
+    view_class = getattr(cb, "view_class", None)
+    target = view_class or cb
+    resource = getattr(target, "access_resource", None)
+    model = getattr(target, "access_model", None) or getattr(target, "model", None)
+    action = getattr(target, "access_action", None)
+    if view_class is not None:
+        methods = {m.upper(): action for m in view_class.http_method_names if hasattr(view_class, m) and m != "options"}
+    else:
+        methods = {"GET": action, "POST": action}
+    methods.pop("HEAD", None)
+    return Meta(resource, model, methods, False, False)
+
+
+def expected_action(method: str, declared: str | None) -> str:
+    return declared or action_for_method(method)
+
+
+def world_object(tenant: Any, model: type) -> Any:
+    with tenant_context(tenant.org):
+        obj = tenant.objects.get(model._meta.model_name)
+        if obj is None:
+            obj = model.objects.order_by("pk").first()
+        assert obj is not None, f"the test world has no {model.__name__} in {tenant.org}"
+        return obj
+
+
+def url_for(route: Route, tenant: Any, model: type | None) -> str:
+    kwargs: dict[str, Any] = {}
+    obj = world_object(tenant, model) if model is not None and route.kwargs else None
+    for name in route.kwargs:
+        if name in OBJECT_KWARGS:
+            kwargs[name] = obj.pk
+        elif name == "content_type_id":
+            kwargs[name] = ContentType.objects.get_for_model(model).pk
+        elif name == "app_label":
+            kwargs[name] = model._meta.app_label if model else "revops"
+        elif obj is not None and hasattr(obj, name):
+            kwargs[name] = getattr(obj, name)
+        else:
+            raise AssertionError(f"{route.name}: the sweep does not know how to fill <{name}>")
+    return reverse(route.name, kwargs=kwargs)
+
+
+def request(client: Any, method: str, url: str, is_api: bool) -> Any:
+    fn = getattr(client, method.lower())
+    if is_api and method in ("POST", "PUT", "PATCH"):
+        return fn(url, {}, format="json")
+    return fn(url)
+
+
+def a_role_allowed(resource: str, action: str) -> str | None:
+    for role in (Role.ADMIN, Role.REVOPS_ANALYST, Role.EXECUTIVE, Role.BILLING_MANAGER, Role.REP, Role.INTEGRATOR):
+        if allowed(role, resource, action):
+            return role
+    return None
+
+
+SWEPT = [r for r in ROUTES if r.name not in PUBLIC_ROUTES]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_declares_access(route: Route) -> None:
+    assert route.name, f"unnamed URL pattern {route.route}: every route needs a name"
+    if route.name in PUBLIC_ROUTES:
+        return
+    m = meta(route)
+    assert m.resource in MATRIX, f"{route.name} ({route.route}) declares no resource of the permission matrix"
+    if any(k in OBJECT_KWARGS for k in route.kwargs):
+        assert m.model is not None, f"{route.name} takes an object id but names no model"
+
+
+@pytest.mark.parametrize("route", [r for r in SWEPT if any(k not in ("app_label",) for k in r.kwargs)], ids=str)
+def test_other_organizations_object_is_404(route: Route, world: Any) -> None:
+    m = meta(route)
+    url = url_for(route, world.b, m.model)
+    for method, declared in m.methods.items():
+        action = expected_action(method, declared)
+        role = a_role_allowed(m.resource, action)
+        if role is None:
+            continue
+        clients = [(f"session:{role}", world.a.api(role) if m.is_api else world.a.client(role))]
+        if m.is_api and allowed(Role.INTEGRATOR, m.resource, action):
+            clients.append(("api-key", world.a.api()))
+        for label, client in clients:
+            response = request(client, method, url, m.is_api)
+            assert response.status_code == 404, f"{method} {url} as {label}: {response.status_code}"
+    if m.model is not None:
+        with tenant_context(world.b.org):
+            assert m.model.objects.filter(pk=world_object(world.b, m.model).pk).exists(), "b's row was deleted"
+
+
+@pytest.mark.parametrize("route", SWEPT, ids=str)
+def test_responses_never_contain_another_organizations_data(route: Route, world: Any) -> None:
+    m = meta(route)
+    if "GET" not in m.methods:
+        return
+    url = url_for(route, world.a, m.model)
+    action = expected_action("GET", m.methods["GET"])
+    checked = 0
+    for role in Role.values:
+        if not allowed(role, m.resource, action):
+            continue
+        client = world.a.api(role) if m.is_api else world.a.client(role)
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert not FOREIGN_MARKERS.search(body), f"GET {url} as {role} shows organization b's data"
+        checked += 1
+    if m.is_api and allowed(Role.INTEGRATOR, m.resource, action):
+        response = world.a.api().get(url)
+        assert not FOREIGN_MARKERS.search(response.content)
+        checked += 1
+    assert checked, f"no role may GET {route.name}; is the matrix entry right?"
+
+
+@pytest.mark.parametrize("route", SWEPT, ids=str)
+def test_roles_get_403_where_the_matrix_says_no(route: Route, world: Any) -> None:
+    m = meta(route)
+    url = url_for(route, world.a, m.model)
+    for method, declared in m.methods.items():
+        action = expected_action(method, declared)
+        for role in Role.values:
+            client = world.a.api(role) if m.is_api else world.a.client(role)
+            response = request(client, method, url, m.is_api)
+            if allowed(role, m.resource, action):
+                assert response.status_code != 403, f"{method} {url} as {role}: 403 but the matrix allows {action}"
+            else:
+                assert response.status_code == 403, f"{method} {url} as {role}: {response.status_code}, expected 403"
+        if m.is_api:
+            response = request(world.a.api(), method, url, m.is_api)
+            if allowed(Role.INTEGRATOR, m.resource, action):
+                assert response.status_code != 403, f"{method} {url} with an API key: 403"
+            else:
+                assert response.status_code == 403, f"{method} {url} with an API key: {response.status_code}"
+
+
+@pytest.mark.parametrize("route", SWEPT, ids=str)
+def test_anonymous_requests_get_nothing(route: Route, world: Any) -> None:
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    m = meta(route)
+    url = url_for(route, world.a, m.model)
+    client = APIClient() if m.is_api else Client()
+    for method in m.methods:
+        response = request(client, method, url, m.is_api)
+        assert response.status_code in (301, 302, 401, 403), f"anonymous {method} {url}: {response.status_code}"
+        if response.status_code in (301, 302):
+            assert "login" in response["Location"], response["Location"]
+
+
+def test_the_sweep_sees_the_pages_the_admin_and_the_api() -> None:
+    names = {r.name for r in SWEPT}
+    assert "home" in names
+    assert any(n.startswith("admin:") for n in names), "no admin page was found"
+    assert sum(1 for r in SWEPT if meta(r).is_api) >= 10, "too few API routes were found"
