@@ -40,9 +40,13 @@ class Tenant:
     objects: dict[str, Any] = field(default_factory=dict)
     api_key: str = ""
 
+    _clients: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+
     def client(self, role: str) -> Client:
-        """A browser-like client signed in as this organization's user of ``role``."""
-        c = Client()
+        """A browser-like client signed in as this organization's user of ``role`` (one per role)."""
+        if ("page", role) in self._clients:
+            return self._clients[("page", role)]
+        c = self._clients[("page", role)] = Client()
         c.force_login(self.users[role])
         session = c.session
         session[SESSION_ORG_KEY] = self.org.pk
@@ -51,7 +55,9 @@ class Tenant:
 
     def api(self, role: str | None = None) -> APIClient:
         """An API client: signed in with a session as ``role``, or with the org's API key."""
-        c = APIClient()
+        if ("api", role) in self._clients:
+            return self._clients[("api", role)]
+        c = self._clients[("api", role)] = APIClient()
         if role is None:
             c.credentials(HTTP_AUTHORIZATION=f"Api-Key {self.api_key}")
         else:
@@ -91,11 +97,13 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
         membership.save()
         key, raw = services.api_key_create(name=f"{slug} CRM sync")
         tenant.api_key = raw
+        # The object the isolation sweep revokes and deletes, so the working key stays usable.
+        spare_key, _ = services.api_key_create(name=f"{slug} spare key")
         job = jobs.job_create(kind="accounts_import", label=f"{name} accounts import", total=10)
         schedules.schedules_install_defaults()
         tenant.objects.update(
             serviceline=sl, team=team, person=rep, manager=manager, reportingline=line, facility=facility,
-            program=program, payer=payer, account=account, apikey=key, membership=membership, job=job,
+            program=program, payer=payer, account=account, apikey=spare_key, membership=membership, job=job,
             tenantschedule=TenantSchedule.objects.get(), auditevent=AuditEvent.objects.order_by("pk").first(),
         )
     return tenant

@@ -1,0 +1,64 @@
+"""``manage.py seed_demo``: build the demo organizations, their users of every role and API keys."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from revops.demo import scale
+from revops.demo.services import DemoOutcome, default_year, demo_seed
+
+HELP = f"""Build two demo organizations deterministically from --seed: Riverbend Behavioral Health
+(a behavioral-health provider network) and Meridian Diagnostics (a lab sales organization), each
+with a demo user for every role, one user in both, an API key (printed once) and default
+schedules. Organizations that exist are left alone unless --reset.
+
+--scale N adds N-1 units loaded through COPY (revops/bulk.py); scale 1 is the demo core. One unit:
+Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_DISTRICT} reps
+(with area managers, regional directors and divisional VPs above them: a six-level hierarchy) and
++{scale.MERIDIAN_ACCOUNTS_PER_UNIT:,} practice accounts nationwide; Riverbend
++{scale.RIVERBEND_ACCOUNTS_PER_UNIT:,} referral-source accounts. Scale 100 is about 5,000 reps and
+1,000,000 accounts (see docs/benchmarks.md)."""
+
+
+class Command(BaseCommand):
+    help = HELP
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
+        parser.add_argument("--scale", type=int, default=1, help="1 = demo size; 100 = benchmark size.")
+        parser.add_argument("--year", type=int, default=None,
+                            help="Year the hires, moves and terminations happen in (default: last year).")
+        parser.add_argument("--reset", action="store_true", help="Delete the demo organizations and rebuild them.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["scale"] < 1:
+            self.stderr.write("--scale must be at least 1")
+            raise SystemExit(2)
+        year = options["year"] or default_year()
+        outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"])
+        self._report(outcome, verbose=options["scale"] > 1 or options["verbosity"] > 1)
+
+    def _report(self, outcome: DemoOutcome, *, verbose: bool) -> None:
+        out = self.stdout
+        for org in outcome.orgs:
+            if org.created:
+                out.write(self.style.SUCCESS(
+                    f"Created {org.organization.name} ({org.organization.slug}): "
+                    f"{org.people:,} people, {org.accounts:,} accounts"))
+                out.write(f"  API key (shown once): {org.api_key}")
+            else:
+                out.write(self.style.WARNING(
+                    f"{org.organization.name} ({org.organization.slug}) exists: left as it is (--reset rebuilds it)"))
+        if verbose and outcome.loads:
+            out.write("\nBulk loads (COPY via revops/bulk.py):")
+            out.write(f"  {'table':<24} {'rows':>10} {'seconds':>9} {'rows/s':>10}")
+            for stat in outcome.loads:
+                out.write(f"  {stat.table:<24} {stat.rows:>10,} {stat.load_seconds:>9.2f} {stat.rows_per_second:>10,.0f}")
+        out.write("\nDemo logins:")
+        widths = (30, 16, 26, 14)
+        header = ("organization", "role", "username", "password")
+        out.write("  " + " ".join(h.ljust(w) for h, w in zip(header, widths)) + "  person")
+        for login in outcome.logins:
+            cells = (login.organization, login.role, login.username, login.password)
+            out.write("  " + " ".join(c.ljust(w) for c, w in zip(cells, widths)) + f"  {login.person}")
