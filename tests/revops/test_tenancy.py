@@ -91,6 +91,13 @@ def test_every_tenant_table_has_not_null_tenant_and_constraints_lead_with_it(db)
             assert index.fields[0] == "tenant", (model, index.name)
 
 
+def test_every_tenant_table_has_an_index_leading_with_tenant(db):
+    for model in tenant_models():
+        leading = [c.fields[0] for c in model._meta.constraints if getattr(c, "fields", None)]
+        leading += [i.fields[0] for i in model._meta.indexes]
+        assert "tenant" in leading, f"{model.__name__} has no index or unique constraint leading with tenant"
+
+
 def test_application_role_is_not_superuser_nor_bypassrls(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
