@@ -6,7 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from revops.jobs import TenantTask
+from revops.jobs import TenantTask, run_job
 from revops.models import Job, JobStatus
 
 
@@ -18,3 +18,11 @@ def jobs_prune(*, tenant_id: int, older_than_days: int = 90) -> int:
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED], finished_at__lt=cutoff
     ).delete()
     return deleted
+
+
+@shared_task(base=TenantTask, name="revops.tasks.reference_import")
+def reference_import(*, tenant_id: int, job_id: int) -> dict | None:
+    """Load an uploaded CSV of accounts or people into reference data (revops.imports)."""
+    from revops.imports import import_run
+
+    return run_job(job_id, import_run)

@@ -97,13 +97,11 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
         membership.save()
         key, raw = services.api_key_create(name=f"{slug} CRM sync")
         tenant.api_key = raw
-        # The object the isolation sweep revokes and deletes, so the working key stays usable.
-        spare_key, _ = services.api_key_create(name=f"{slug} spare key")
         job = jobs.job_create(kind="accounts_import", label=f"{name} accounts import", total=10)
         schedules.schedules_install_defaults()
         tenant.objects.update(
             serviceline=sl, team=team, person=rep, manager=manager, reportingline=line, facility=facility,
-            program=program, payer=payer, account=account, apikey=spare_key, membership=membership, job=job,
+            program=program, payer=payer, account=account, apikey=key, membership=membership, job=job,
             tenantschedule=TenantSchedule.objects.get(), auditevent=AuditEvent.objects.order_by("pk").first(),
         )
     return tenant

@@ -124,9 +124,24 @@ def expected_action(method: str, declared: str | None) -> str:
     return declared or action_for_method(method)
 
 
+def _spare_api_key() -> Any:
+    from revops.services import api_key_create
+
+    return api_key_create(name="sweep spare key")[0]
+
+
+# Objects the sweep must not take from the world as they are: revoking the world's API key
+# would sign the integrator out half-way through the role checks.
+SWEEP_OBJECTS = {"apikey": _spare_api_key}
+
+
 def world_object(tenant: Any, model: type) -> Any:
+    name = model._meta.model_name
+    if name in SWEEP_OBJECTS and f"sweep:{name}" not in tenant.objects:
+        with tenant_context(tenant.org):
+            tenant.objects[f"sweep:{name}"] = SWEEP_OBJECTS[name]()
     with tenant_context(tenant.org):
-        obj = tenant.objects.get(model._meta.model_name)
+        obj = tenant.objects.get(f"sweep:{name}") or tenant.objects.get(name)
         if obj is None:
             obj = model.objects.order_by("pk").first()
         assert obj is not None, f"the test world has no {model.__name__} in {tenant.org}"
@@ -191,7 +206,7 @@ def b_only_object(route: Route, world: Any, model: type) -> Any:
         for name in natural:
             setattr(obj, name, f"sweep-b-only-{name}")
         obj.save()
-    world.b.objects[model._meta.model_name] = obj
+    world.b.objects[f"sweep:{model._meta.model_name}"] = obj
     return obj
 
 
