@@ -87,7 +87,7 @@ TEMPLATES = [
     },
 ]
 
-# The application connects as a role that is neither superuser nor BYPASSRLS (bin/setup-db
+# The application connects as a role that is neither superuser nor BYPASSRLS (bin/services.py
 # creates it), so Postgres row-level security applies to every query it sends.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -105,7 +105,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "revops"),
+        # pytest-xdist workers share one Redis: keep their keys apart.
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "revops") + os.environ.get("PYTEST_XDIST_WORKER", ""),
     }
 }
 
@@ -155,6 +156,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# RCM feed inboxes: <RCM_INBOX_ROOT>/<organization id>/<feed.inbox_dir>/, polled by Celery beat.
+RCM_INBOX_ROOT = Path(os.environ.get("RCM_INBOX_ROOT", BASE_DIR / "var" / "inbox"))
+# A file modified less than this many seconds ago may still be being written: left for the next poll.
+RCM_INBOX_SETTLE_SECONDS = int(os.environ.get("RCM_INBOX_SETTLE_SECONDS", "10"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
