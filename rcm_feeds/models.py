@@ -152,6 +152,10 @@ class QuarantineItem(TenantModel):
     raw = models.TextField(blank=True, help_text="The offending row or segment, as received.")
     status = models.CharField(max_length=12, choices=QuarantineStatus.choices, default=QuarantineStatus.OPEN)
     fixed_raw = models.TextField(blank=True)
+    rerun = models.ForeignKey(
+        IngestionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The run that loaded the fix (a re-parsed row or a corrected file).",
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -189,6 +193,10 @@ class Claim(TenantModel):
     )
     front_end_codes = models.CharField(max_length=120, blank=True)
     is_resubmission = models.BooleanField(default=False, help_text="Frequency 7/8 or a repeat of an earlier control number.")
+    transaction_reference = models.CharField(
+        max_length=40, blank=True,
+        help_text="837 GS06/ST02 (group and transaction set control numbers), matched by 999 acknowledgments.",
+    )
 
     class Meta:
         ordering = ["-submitted_on", "-id"]
@@ -199,6 +207,7 @@ class Claim(TenantModel):
             models.Index(fields=["tenant", "patient_control_number"]),
             models.Index(fields=["tenant", "submitted_on"]),
             models.Index(fields=["tenant", "payer", "submitted_on"]),
+            models.Index(fields=["tenant", "transaction_reference", "source_file"], name="claim_txref_idx"),
         ]
 
     def __str__(self) -> str:
@@ -272,6 +281,12 @@ class ClaimPayment(TenantModel):
     statement_from = models.DateField(null=True, blank=True)
     statement_to = models.DateField(null=True, blank=True)
     is_reversal = models.BooleanField(default=False)
+    # Set on the original payment when a later CLP02 22 reverses it (the reversal row carries the
+    # negated amounts, so sums over all rows net out; see docs/rcm_ingestion.md).
+    reversed_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversed_payments", db_index=False,
+        help_text="The CLP02 22 reversal that takes this payment back.",
+    )
     is_denied = models.BooleanField(default=False)
     balanced = models.BooleanField(default=True)
     part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -280,6 +295,11 @@ class ClaimPayment(TenantModel):
         ordering = ["remittance", "source_position"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "remittance", "source_position"], name="claimpayment_unique"),
+            # Partial: only reversed originals are indexed, so bulk loads pay nothing for it.
+            models.UniqueConstraint(
+                fields=["tenant", "reversed_by"], condition=models.Q(reversed_by__isnull=False),
+                name="claimpayment_reversed_by_unique",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "patient_control_number"]),
@@ -389,6 +409,11 @@ class Denial(TenantModel):
     appealed_on = models.DateField(null=True, blank=True)
     resolved_on = models.DateField(null=True, blank=True)
     recovered_amount = money(default=0)
+    overturned_by = models.ForeignKey(
+        ClaimPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The later payment that overturned this denial.",
+    )
+    write_off_reason = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:
@@ -413,6 +438,7 @@ class Acknowledgment(TenantModel):
     kind = models.CharField(max_length=6, choices=AckKind.choices)
     reference = models.CharField(max_length=50, help_text="Claim control number (277CA) or ST control number (999).")
     accepted = models.BooleanField()
+    rejected = models.BooleanField(default=False, help_text="277CA A3/A6/A7/A8, 999 IK5 R/M/W/X (A4 is neither).")
     codes = models.CharField(max_length=200, blank=True)
     claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.SET_NULL, related_name="acknowledgments")
     acknowledged_on = models.DateField(null=True, blank=True)
@@ -459,3 +485,28 @@ class RcmCost(TenantModel):
             models.UniqueConstraint(fields=["tenant", "source_file", "source_position"], name="rcmcost_position_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "month"])]
+
+
+class ProgramMappingKind(models.TextChoices):
+    PROCEDURE = "procedure", "Procedure code (HCPCS/CPT)"
+    REVENUE_CODE = "revenue_code", "Revenue code"
+    PLACE_OF_SERVICE = "place_of_service", "Place of service (837P CLM05-1)"
+    FACILITY_TYPE = "facility_type", "Facility type (837I CLM05-1)"
+
+
+class ProgramMapping(TenantModel):
+    """Editable rule: a claim with this code belongs to this program (level of care).
+
+    Used when the feed names no source program; see docs/rcm_ingestion.md for the precedence.
+    """
+
+    kind = models.CharField(max_length=16, choices=ProgramMappingKind.choices)
+    code = models.CharField(max_length=12)
+    program = models.ForeignKey("revops.Program", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["kind", "code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "code"], name="programmapping_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code} -> {self.program_id}"

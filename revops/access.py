@@ -46,6 +46,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # checked against the resource the job works on.
     "jobs": {VIEW: frozenset({A, E, R, B, P, I})},
     "schedules": {VIEW: frozenset({A, R, B}), CHANGE: frozenset({A})},
+    # RCM records (claims, remittances, denials, feeds, runs, quarantine) and file uploads.
+    "rcm": {VIEW: frozenset({A, E, B, I}), CHANGE: frozenset({A, B, I})},
+    # The billing dashboard: billing leadership works it, executives read it.
+    "billing_dashboard": {VIEW: frozenset({A, B, E})},
 }
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
@@ -58,6 +62,9 @@ RESOURCE_DESCRIPTIONS: dict[str, str] = {
     "audit": "Audit trail of planning-data changes (read-only for everyone)",
     "jobs": "Long-running jobs and their progress",
     "schedules": "Per-organization schedules of recurring jobs",
+    "rcm": "RCM records: claims, remittances, adjustments, denials (status updates), feeds, ingestion runs, "
+           "quarantine, file uploads, KPIs (API under /api/v1/rcm/)",
+    "billing_dashboard": "The billing dashboard (/billing/): KPIs, denials, A/R, days to pay, ingestion runs",
 }
 
 

@@ -13,6 +13,7 @@ from revops.tenancy import require_tenant_id
 # Tasks an organization may schedule: name -> what it does (shown in the page).
 SCHEDULABLE_TASKS: dict[str, str] = {
     "revops.tasks.jobs_prune": "Delete finished job records older than 90 days",
+    "rcm_feeds.tasks.feeds_poll": "Receive new files from an RCM feed's inbox folder and load them",
 }
 
 

@@ -1,7 +1,11 @@
 """Root URL configuration: pages, the API (with its OpenAPI schema) and the admin pages."""
 from django.urls import include, path
 
+from rcm_feeds import urls as rcm_urls
+
 urlpatterns = [
+    path("api/v1/rcm/", include(rcm_urls.api_urlpatterns)),
+    path("billing/", include(rcm_urls.page_urlpatterns)),
     path("api/v1/", include("revops.api.urls")),
     path("", include("revops.views.urls")),
 ]

@@ -104,6 +104,9 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
             program=program, payer=payer, account=account, apikey=key, membership=membership, job=job,
             tenantschedule=TenantSchedule.objects.get(), auditevent=AuditEvent.objects.order_by("pk").first(),
         )
+        from tests.rcm_feeds.kpi_fixtures import world_rows  # RCM rows the sweep addresses by id
+
+        tenant.objects.update(world_rows(tenant))
     return tenant
 
 

@@ -1,0 +1,220 @@
+"""RCM ingestion end to end: generated 837 and 835 files received, parsed, checked and loaded, vs raw COPY.
+
+Run: DATABASE_URL=... python bench/rcm_load.py [--claims 100000] [--small 10000] [--profile] [--keep]
+
+For each size, a throwaway organization is created; an 837P with that many claims is loaded,
+then an 835 of the same size that pays them (same control numbers, so every payment is matched
+to its claim, denials are linked and overturn checks run against real rows). Each load runs in a
+fresh child process so its peak RSS is its own, and does what a worker does, in one
+transaction: ``file_receive`` (streamed to storage while hashed), then ``ingestion_execute``
+(parse, balance, denial rule, payer/program resolution, COPY of every table in batches,
+reversal links, overturn detection). Printed per file: claims per second on wall-clock time
+(commit included) and on the worker's own CPU time, peak RSS, the rows written; then, in the same
+child, the raw COPY of exactly the rows the load wrote (selected back from the tables) into
+unrestricted temp tables (``revops.bulk.copy_measure_raw``), so the distance to the COPY limit
+shows; with ``--aggregates`` also the KPI aggregate refresh that a real run does after the
+load (rcm_feeds.aggregates, timed apart). ``--profile`` prints the load's cProfile top
+functions. The organizations are deleted at the end unless --keep.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+
+
+def generate(directory: Path, claims: int, seed: int) -> dict[str, Path]:
+    from rcm_feeds.x12 import synth
+
+    paths = {"837": directory / f"837P-{claims}.x12", "835": directory / f"835-{claims}.x12"}
+    with paths["837"].open("wb") as out:
+        synth.write_837(out, claims, kind="P", seed=seed)
+    with paths["835"].open("wb") as out:
+        synth.write_835(out, claims, seed=seed)
+    return paths
+
+
+# Tables a load writes, with the columns the loaders COPY (what the raw COPY baseline re-sends).
+def _tables(kind: str) -> list[tuple[Any, tuple[str, ...]]]:
+    from rcm_feeds import models as m
+    from rcm_feeds.services import claims, remittances
+    from rcm_feeds.services.context import WARNING_COLUMNS
+
+    if kind == "837":
+        return [(m.Claim, claims.CLAIM_COLUMNS), (m.ClaimLine, claims.LINE_COLUMNS),
+                (m.IngestionWarning, WARNING_COLUMNS)]
+    return [(m.ClaimPayment, remittances.CP_COLUMNS), (m.ServicePayment, remittances.SP_COLUMNS),
+            (m.Adjustment, remittances.ADJ_COLUMNS), (m.Denial, remittances.DENIAL_COLUMNS),
+            (m.ProviderAdjustment, remittances.PLB_COLUMNS), (m.IngestionWarning, WARNING_COLUMNS)]
+
+
+ANALYZED = {"837": ("rcm_feeds_claim", "rcm_feeds_claimline"),
+            "835": ("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")}
+
+
+def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bool) -> dict[str, Any]:
+    _setup()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from rcm_feeds.models import Feed, FileSource, IngestionRun, RunStatus
+    from rcm_feeds.services import file_receive, ingestion_execute
+    from rcm_feeds.services.context import LoadContext
+    from rcm_feeds.services.runs import _refresh_aggregates
+    from revops.bulk import copy_measure_raw
+    from revops.tenancy import tenant_context
+
+    result: dict[str, Any] = {}
+    with tenant_context(org_id):
+        feed = Feed.objects.get(kind=f"x12_{kind}")
+        # A warm-up query, so connection set-up is not charged to the load.
+        Feed.objects.count()
+        profiler = cProfile.Profile() if profile else None
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        with transaction.atomic():
+            with path.open("rb") as stream:
+                received = file_receive(feed=feed, filename=path.name, stream=stream, source=FileSource.UPLOAD)
+            run = IngestionRun.objects.create(file=received, status=RunStatus.QUEUED)
+            run = ingestion_execute(run=run, refresh_aggregates=False)
+        if profiler:
+            profiler.disable()
+        result["wall"] = time.perf_counter() - wall
+        result["cpu"] = time.process_time() - cpu
+        result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["status"] = run.status
+        result["counts"] = run.counts
+        assert run.status in (RunStatus.LOADED, RunStatus.LOADED_WITH_WARNINGS), run.message
+
+        result["aggregates_s"] = None
+        if aggregates:
+            started = time.perf_counter()
+            with transaction.atomic():
+                ctx = LoadContext(run=run, file=received, feed=feed, tenant_id=org_id)
+                ctx.analyze(*ANALYZED[kind])  # what a run does before it refreshes the aggregates
+                _refresh_aggregates(ctx)
+            result["aggregates_s"] = time.perf_counter() - started
+
+        raw_rows = raw_seconds = 0.0
+        per_table = {}
+        for model, columns in _tables(kind):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {', '.join(columns)} FROM {model._meta.db_table} WHERE tenant_id = %s",
+                               [org_id])
+                rows = cursor.fetchall()
+            if not rows:
+                continue
+            measured = copy_measure_raw(model, columns=columns, rows=rows)
+            per_table[model._meta.model_name] = [measured.rows, measured.seconds]
+            raw_rows += measured.rows
+            raw_seconds += measured.seconds
+        result["raw_rows"], result["raw_seconds"], result["raw_tables"] = raw_rows, raw_seconds, per_table
+        result["finished"] = timezone.now().isoformat()
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(28)
+        result["profile"] = out.getvalue()
+    return result
+
+
+def child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000, help="a smaller size too, to show memory stays flat")
+    parser.add_argument("--profile", action="store_true", help="print the cProfile top functions of each load")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway organizations")
+    parser.add_argument("--aggregates", action="store_true",
+                        help="also time the KPI aggregate refresh a real run does after the load")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, path, org_id, profile, aggregates = args.child
+        print(json.dumps(load_child(kind, Path(path), int(org_id), profile == "1", aggregates == "1"), default=str))
+        return
+
+    _setup()
+    from django.db import connection
+
+    from rcm_feeds.services import feed_save
+    from revops.services import organization_create, organization_delete
+    from revops.tenancy import tenant_context
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    print(f"python {sys.version.split()[0]}, PostgreSQL {server}, {os.cpu_count()} cores, "
+          f"load average at start {os.getloadavg()[0]:.1f}")
+    sizes = sorted({args.small, args.claims} - {0})
+    organizations = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            header = (f"\n{'file':<5}{'claims':>9}{'MB':>7}{'claims/s wall':>15}{'claims/s cpu':>14}"
+                      f"{'peak RSS MB':>13}{'rows':>10}{'raw COPY rows/s':>17}{'raw claims/s':>14}"
+                      f"{'load/raw':>10}{'aggregates s':>14}")
+            lines = []
+            profiles = []
+            for n in sizes:
+                files = generate(Path(tmp), n, seed=n)
+                org = organization_create(name=f"bench rcm {uuid.uuid4().hex[:8]}", kind="behavioral_health")
+                organizations.append(org)
+                with tenant_context(org):
+                    feed_save(name="bench 837", kind="x12_837")
+                    feed_save(name="bench 835", kind="x12_835")
+                for kind in ("837", "835"):
+                    path = files[kind]
+                    run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
+                                "1" if args.aggregates else "0")
+                    claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
+                    assert claims == n, run["counts"]
+                    rows = int(run["raw_rows"])
+                    raw_claims = n / run["raw_seconds"]
+                    lines.append(
+                        f"{kind:<5}{n:>9,}{path.stat().st_size / 1e6:>7.1f}{n / run['wall']:>15,.0f}"
+                        f"{n / run['cpu']:>14,.0f}{run['maxrss_mb']:>13.1f}{rows:>10,}"
+                        f"{rows / run['raw_seconds']:>17,.0f}{raw_claims:>14,.0f}"
+                        f"{(n / run['wall']) / raw_claims:>10.2f}"
+                        + (f"{run['aggregates_s']:>14.2f}" if run["aggregates_s"] is not None else f"{'-':>14}"))
+                    lines.append("     counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
+                    if args.profile:
+                        profiles.append(f"--- {kind} {n:,} claims ---\n{run['profile']}")
+                    print(f"  loaded {kind} {n:,} claims in {run['wall']:.1f} s", flush=True)
+            print(header)
+            print("\n".join(lines))
+            for text in profiles:
+                print(text)
+    finally:
+        if not args.keep:
+            for org in organizations:
+                organization_delete(organization=org)
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+"""Loading 835 remittances while the engine streams them: payments, lines, adjustments, denials, PLBs.
+
+One ``Remittance`` row per transaction set (written when its header is read, completed at its
+SE), then claim payments in batches of ``BATCH``:
+
+1. one query finds each payment's claim: by payer claim number (CLP07) when an earlier payment
+   with that number was matched, else the latest claim with the patient control number (CLP01)
+   sent to the remittance's payer, else the latest claim with that control number;
+2. claim payments are COPYed, returning their ids; then service lines (returning ids), then
+   claim- and line-level adjustments, denials and the warnings of the batch;
+3. reversals (CLP02 22) are linked to the payment they take back (``reversed_by`` on the
+   original), and denials that this batch's payments overturn are closed.
+
+A transaction set whose TRN trace (trace number + originator + BPR02 amount) was loaded before,
+from any file, or earlier in this file, is skipped with a ``duplicate_trace`` warning.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+
+from revops import bulk
+
+from ..models import (
+    Adjustment,
+    ClaimPayment,
+    Denial,
+    DenialStatus,
+    ProviderAdjustment,
+    Remittance,
+    ServicePayment,
+)
+from ..x12 import records as x12
+from ..x12.denials import claim_denials
+from .context import FileRefused, LoadContext, fit, pg_array
+from .denials import carc_categories_install_defaults, carc_category_map, denials_detect_overturns
+from .resolve import PayerResolver, ProgramResolver
+
+BATCH = 5000
+ZERO = x12.ZERO
+
+CP_COLUMNS = (
+    "remittance_id", "claim_id", "source_position", "patient_control_number", "status_code", "charge", "paid",
+    "patient_responsibility", "contractual_adjustment", "filing_indicator", "payer_claim_number", "frequency",
+    "patient_hash", "statement_from", "statement_to", "is_reversal", "is_denied", "balanced", "part2_program_id",
+)
+SP_COLUMNS = (
+    "claim_payment_id", "source_position", "procedure_qualifier", "procedure_code", "modifiers", "revenue_code",
+    "charge", "paid", "units", "service_date", "remark_codes", "is_denied", "balanced",
+)
+ADJ_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
+DENIAL_COLUMNS = (
+    "claim_payment_id", "service_payment_id", "claim_id", "level", "payer_id", "program_id", "category",
+    "carc_codes", "rarc_codes", "denied_charge", "denied_on", "status",
+)
+PLB_COLUMNS = ("remittance_id", "reason_code", "reference", "amount", "fiscal_period_date")
+_UNBALANCED = frozenset({"claim_unbalanced", "line_unbalanced"})
+
+
+class _Open:
+    """The transaction set being loaded."""
+
+    __slots__ = ("claims", "date", "pk", "payer_id", "record", "skipped", "unbalanced")
+
+    def __init__(self, record: x12.Remittance, pk: int | None, payer_id: int | None, date: dt.date) -> None:
+        self.record = record
+        self.pk = pk
+        self.payer_id = payer_id
+        self.date = date  # what its denials are dated: payment date, else production date, else receipt
+        self.claims = 0
+        self.skipped = pk is None
+        self.unbalanced = False
+
+
+class RemittanceWriter:
+    def __init__(self, ctx: LoadContext, *, hasher: Callable[[str], str]) -> None:
+        self.ctx = ctx
+        self.hasher = hasher
+        self.payers = PayerResolver(ctx)
+        self.programs = ProgramResolver(ctx)
+        carc_categories_install_defaults()
+        self.categories = carc_category_map()
+        self.part2_feed = self.programs.part2_of(ctx.feed.source_program_id)
+        self.open: _Open | None = None
+        self.traces_here: set[tuple[str, str, Any]] = set()
+        self.batch: list[tuple[x12.ClaimPayment, _Open]] = []
+        self.plbs: list[tuple[Any, ...]] = []
+        self.seen_remittance_warnings: set[tuple[str, int]] = set()
+
+    # -- records from the engine -------------------------------------------------------------------
+
+    def remittance(self, rec: x12.Remittance) -> None:
+        ctx = self.ctx
+        trace = (rec.trace_number, rec.trace_originator, rec.payment_amount)
+        where = {"segment": rec.segment, "line": rec.line, "offset": rec.offset}
+        date = rec.payment_date or rec.production_date or ctx.received_on
+        earlier = Remittance.objects.filter(
+            trace_number=rec.trace_number, trace_originator=rec.trace_originator, payment_amount=rec.payment_amount,
+        ).select_related("source_file").first()
+        if earlier is not None or trace in self.traces_here:
+            source = (f"file {earlier.source_file.filename!r} (received {earlier.source_file.received_at:%Y-%m-%d})"
+                      if earlier is not None else "earlier in this file")
+            ctx.warn("duplicate_trace",
+                     f"TRN trace {rec.trace_number} from {rec.trace_originator or 'unknown originator'} for "
+                     f"{rec.payment_amount} was already loaded from {source}: this transaction set is skipped, "
+                     "not loaded twice", claim_reference=rec.trace_number, **where)
+            ctx.counts["transactions_duplicate"] += 1
+            self.open = _Open(rec, None, None, date)
+            return
+        self.traces_here.add(trace)
+        payer_id = self.payers.resolve(payer_id=rec.payer_id, name=rec.payer_name, **where)
+        row = Remittance.objects.create(
+            source_file=ctx.file, source_position=rec.segment, payer_id=payer_id,
+            payer_name=fit(rec.payer_name, 120, "N1*PR payer name", **where),
+            payer_identifier=fit(rec.payer_id, 80, "payer id", **where),
+            trace_number=fit(rec.trace_number, 60, "TRN02 trace number", **where),
+            trace_originator=fit(rec.trace_originator, 20, "TRN03 originator", **where),
+            handling_code=fit(rec.handling_code, 2, "BPR01 handling code", **where),
+            payment_method=fit(rec.payment_method, 3, "BPR04 payment method", **where),
+            payment_amount=rec.payment_amount, payment_date=rec.payment_date,
+            production_date=rec.production_date, payee_npi=fit(rec.payee_npi, 10, "payee NPI", **where),
+        )
+        ctx.counts["remittances"] += 1
+        ctx.touch(date)
+        self.open = _Open(rec, row.pk, payer_id, date)
+
+    def claim(self, rec: x12.ClaimPayment) -> None:
+        current = self.open
+        assert current is not None
+        current.claims += 1
+        if current.skipped:
+            self.ctx.counts["claim_payments_skipped"] += 1
+            return
+        if not current.unbalanced and any(w.code in _UNBALANCED for w in rec.warnings):
+            current.unbalanced = True
+        self.batch.append((rec, current))
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def end(self, rec: x12.RemittanceEnd) -> None:
+        current = self.open
+        assert current is not None
+        self.open = None
+        if current.skipped:
+            return
+        ctx = self.ctx
+        for w in [*rec.remittance.warnings, *rec.warnings]:
+            if (w.code, w.segment) in self.seen_remittance_warnings:
+                continue  # the tokenizer's warnings are repeated on every transaction set
+            self.seen_remittance_warnings.add((w.code, w.segment))
+            ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset,
+                     claim_reference=rec.remittance.trace_number)
+        for plb in rec.provider_adjustments:
+            where = {"segment": plb.segment, "line": plb.line, "offset": plb.offset}
+            self.plbs.append((current.pk, fit(plb.reason, 4, "PLB reason", **where),
+                              fit(plb.reference, 50, "PLB reference", **where), plb.amount, plb.fiscal_period_date))
+        balanced = not current.unbalanced and not any(w.code == "payment_unbalanced" for w in rec.warnings)
+        Remittance.objects.filter(pk=current.pk).update(
+            balanced=balanced, provider_adjustment_total=rec.provider_adjustment_total)
+        ctx.counts["provider_adjustments"] += len(rec.provider_adjustments)
+        if not balanced:
+            ctx.counts["remittances_unbalanced"] += 1
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        ctx = self.ctx
+        if self.plbs:
+            bulk.copy_insert(ProviderAdjustment, columns=PLB_COLUMNS, rows=self.plbs)
+            self.plbs = []
+        if not batch:
+            return
+        claims = self._claims_of(batch)
+        hasher, fit_ = self.hasher, fit
+        programs = self.programs
+        categories = self.categories
+        cp_rows = []
+        denials_of: list[list[Any]] = []
+        for rec, current in batch:
+            seg = rec.segment
+            found = _claim_for(rec, claims, current.payer_id)
+            denials = [] if rec.is_reversal else claim_denials(rec, categories=categories)
+            denials_of.append(denials)
+            contractual = ZERO
+            for adj in rec.adjustments:
+                if adj.group == "CO":
+                    contractual += adj.amount
+            for svc in rec.lines:
+                for adj in svc.adjustments:
+                    if adj.group == "CO":
+                        contractual += adj.amount
+            part2 = self.part2_feed or found[2]
+            where = {"segment": seg, "line": rec.line, "offset": rec.offset}
+            cp_rows.append((
+                current.pk, found[0], seg, fit_(rec.patient_control_number, 40, "CLP01 patient control number", **where),
+                fit_(rec.status, 2, "CLP02 status", **where), rec.charge, rec.paid, rec.patient_responsibility,
+                contractual, fit_(rec.filing_indicator, 2, "CLP06 filing indicator", **where),
+                fit_(rec.payer_claim_number, 50, "CLP07 payer claim number", **where),
+                fit_(rec.frequency, 1, "CLP09 frequency", **where),
+                hasher(rec.patient_member_id or rec.insured_member_id), rec.statement_from, rec.statement_to,
+                rec.is_reversal, bool(denials) and denials[0].service is None,
+                not any(w.code in _UNBALANCED for w in rec.warnings), part2,
+            ))
+        returned = bulk.copy_insert_returning(ClaimPayment, columns=CP_COLUMNS, rows=cp_rows,
+                                              returning=("id", "source_position"))
+        cp_id = dict((pos, pk) for pk, pos in returned)
+
+        sp_rows = []
+        for (rec, _), denials in zip(batch, denials_of):
+            denied_lines = {d.service.segment for d in denials if d.service is not None}
+            unbalanced_lines = {w.segment for w in rec.warnings if w.code == "line_unbalanced"}
+            parent = cp_id[rec.segment]
+            for svc in rec.lines:
+                where = {"segment": svc.segment, "line": svc.line, "offset": svc.offset}
+                sp_rows.append((
+                    parent, svc.segment, fit_(svc.qualifier, 2, "SVC01-1 qualifier", **where),
+                    fit_(svc.code, 48, "SVC01-2 procedure code", **where),
+                    fit_(":".join(svc.modifiers), 20, "SVC01 modifiers", **where),
+                    fit_(svc.revenue_code, 4, "SVC04 revenue code", **where), svc.charge, svc.paid, svc.units,
+                    svc.service_date or svc.service_from,
+                    pg_array([fit_(c, 8, "LQ*HE remark code", **where) for c in svc.remark_codes]),
+                    svc.segment in denied_lines, svc.segment not in unbalanced_lines,
+                ))
+        sp_id: dict[int, int] = {}
+        if sp_rows:
+            sp_id = dict((pos, pk) for pk, pos in bulk.copy_insert_returning(
+                ServicePayment, columns=SP_COLUMNS, rows=sp_rows, returning=("id", "source_position")))
+
+        adj_rows = []
+        denial_rows = []
+        for (rec, current), denials in zip(batch, denials_of):
+            parent = cp_id[rec.segment]
+            for adj in rec.adjustments:
+                adj_rows.append((parent, None, adj.group, _reason(adj), adj.amount, adj.quantity))
+            for svc in rec.lines:
+                line_id = sp_id[svc.segment]
+                for adj in svc.adjustments:
+                    adj_rows.append((parent, line_id, adj.group, _reason(adj), adj.amount, adj.quantity))
+            if denials:
+                found = _claim_for(rec, claims, current.payer_id)
+                program_id = found[1] or programs.resolve(
+                    procedures=[s.code for s in rec.lines], revenue_codes=[s.revenue_code for s in rec.lines if s.revenue_code],
+                    facility_code=rec.facility_type)
+                for d in denials:
+                    denial_rows.append((
+                        parent, sp_id[d.service.segment] if d.service is not None else None, found[0], d.level,
+                        current.payer_id, program_id, d.category, pg_array(d.carcs), pg_array([c[:8] for c in d.rarcs]),
+                        d.amount,
+                        current.date, DenialStatus.OPEN,
+                    ))
+            for w in rec.warnings:
+                ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset,
+                         claim_reference=rec.patient_control_number)
+        if adj_rows:
+            bulk.copy_insert(Adjustment, columns=ADJ_COLUMNS, rows=adj_rows)
+        new_denials: list[int] = []
+        if denial_rows:
+            new_denials = [pk for (pk,) in bulk.copy_insert_returning(Denial, columns=DENIAL_COLUMNS, rows=denial_rows)]
+        ctx.flush_warnings()
+        if len(batch) >= BATCH:
+            ctx.analyze("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")
+
+        reversals = [cp_id[rec.segment] for rec, _ in batch if rec.is_reversal]
+        if reversals:
+            self._link_reversals(reversals)
+        for _, day in denials_detect_overturns(claim_payment_ids=list(cp_id.values()), denial_ids=new_denials):
+            ctx.touch(day)
+            ctx.counts["denials_overturned"] += 1
+
+        ctx.counts["claim_payments"] += len(batch)
+        ctx.counts["service_payments"] += len(sp_rows)
+        ctx.counts["adjustments"] += len(adj_rows)
+        ctx.counts["denials"] += len(denial_rows)
+        ctx.counts["denials_claim_level"] += sum(1 for row in denial_rows if row[3] == "claim")
+        ctx.counts["claim_payments_matched"] += sum(1 for row in cp_rows if row[1] is not None)
+        ctx.counts["reversals"] += len(reversals)
+
+    def _claims_of(self, batch: list[tuple[x12.ClaimPayment, _Open]]) -> dict[Any, tuple[int | None, int | None, int | None]]:
+        """(claim id, program id, part2 program id) by control number and by ("F8", payer claim number,
+        control number) for payer claim numbers an earlier, matched payment carried."""
+        tenant_id = self.ctx.tenant_id
+        pcns = list({rec.patient_control_number for rec, _ in batch})
+        out: dict[Any, tuple[int | None, int | None, int | None]] = {}
+        claims_per_pcn: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            # The latest claim per control number and payer; the payer's own claim wins (a secondary
+            # payer's remittance pays the claim sent to it), else the latest claim with the number.
+            cursor.execute(
+                "SELECT DISTINCT ON (patient_control_number, payer_id) patient_control_number, payer_id, id, "
+                "program_id, part2_program_id, submitted_on FROM rcm_feeds_claim "
+                "WHERE tenant_id = %s AND patient_control_number = ANY(%s) "
+                "ORDER BY patient_control_number, payer_id, submitted_on DESC, id DESC",
+                [tenant_id, pcns],
+            )
+            latest: dict[str, tuple[dt.date, int]] = {}
+            for pcn, payer_id, pk, program_id, part2, submitted_on in cursor.fetchall():
+                out[(pcn, payer_id)] = (pk, program_id, part2)
+                claims_per_pcn[pcn] = claims_per_pcn.get(pcn, 0) + 1
+                if pcn not in latest or (submitted_on, pk) > latest[pcn]:
+                    latest[pcn] = (submitted_on, pk)
+                    out[pcn] = (pk, program_id, part2)
+            # The payer claim number only decides between several claims with one control number.
+            numbers = list({rec.payer_claim_number for rec, _ in batch
+                            if rec.payer_claim_number and claims_per_pcn.get(rec.patient_control_number, 0) > 1})
+            if numbers:
+                cursor.execute(
+                    "SELECT DISTINCT ON (cp.payer_claim_number, cp.patient_control_number) cp.payer_claim_number, "
+                    "cp.patient_control_number, c.id, c.program_id, c.part2_program_id FROM rcm_feeds_claimpayment cp "
+                    "JOIN rcm_feeds_claim c ON c.id = cp.claim_id "
+                    "WHERE cp.tenant_id = %s AND cp.payer_claim_number = ANY(%s) "
+                    "AND cp.patient_control_number = ANY(%s) ORDER BY cp.payer_claim_number, cp.patient_control_number, "
+                    "cp.id DESC",
+                    [tenant_id, numbers, pcns],
+                )
+                for number, pcn, pk, program_id, part2 in cursor.fetchall():
+                    out[("F8", number, pcn)] = (pk, program_id, part2)
+        return out
+
+    def _link_reversals(self, reversal_ids: list[int]) -> None:
+        """Point each reversed original at its reversal: same control number (and payer claim number when
+        given), exactly negated charge and payment, loaded before it and not reversed yet."""
+        ctx = self.ctx
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                SELECT r.id, r.patient_control_number, r.source_position, o.id
+                FROM rcm_feeds_claimpayment r
+                LEFT JOIN LATERAL (
+                    SELECT o.id FROM rcm_feeds_claimpayment o
+                    WHERE o.tenant_id = %(t)s AND o.patient_control_number = r.patient_control_number
+                      AND NOT o.is_reversal AND o.reversed_by_id IS NULL AND o.id < r.id
+                      AND (r.payer_claim_number = '' OR o.payer_claim_number = r.payer_claim_number)
+                      AND o.charge = -r.charge AND o.paid = -r.paid
+                    ORDER BY o.id DESC LIMIT 1
+                ) o ON true
+                WHERE r.tenant_id = %(t)s AND r.id = ANY(%(ids)s)
+                ORDER BY r.id
+            """, {"t": ctx.tenant_id, "ids": reversal_ids})
+            found = cursor.fetchall()
+            taken: set[int] = set()
+            pairs = []
+            for reversal, pcn, position, original in found:
+                if original is None or original in taken:
+                    ctx.warn("reversal_unmatched",
+                             f"claim {pcn}: reversal (CLP02 22) of a payment that was not loaded (no earlier payment "
+                             "of the negated charge and amount): it is kept and nets against nothing",
+                             segment=position, claim_reference=pcn)
+                    continue
+                taken.add(original)
+                pairs.append((original, reversal))
+            if pairs:
+                cursor.execute(
+                    "UPDATE rcm_feeds_claimpayment cp SET reversed_by_id = v.reversal "
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(original, reversal) WHERE cp.id = v.original",
+                    [[a for a, _ in pairs], [b for _, b in pairs]],
+                )
+                ctx.counts["reversals_linked"] += len(pairs)
+
+
+_NO_CLAIM: tuple[None, None, None] = (None, None, None)
+
+
+def _claim_for(rec: x12.ClaimPayment, claims: dict[Any, tuple[int | None, int | None, int | None]],
+               payer_id: int | None) -> tuple[int | None, int | None, int | None]:
+    pcn = rec.patient_control_number
+    if rec.payer_claim_number:
+        found = claims.get(("F8", rec.payer_claim_number, pcn))
+        if found is not None:
+            return found
+    return claims.get((pcn, payer_id)) or claims.get(pcn, _NO_CLAIM)
+
+
+def _reason(adj: x12.Adjustment) -> str:
+    if len(adj.reason) > 5:
+        raise FileRefused("value_too_long", f"CAS reason code {adj.reason[:20]!r} is longer than 5 characters",
+                          segment=adj.segment, line=adj.line, offset=adj.offset)
+    return adj.reason
+
+
+def load_835_record(writer: RemittanceWriter, record: Any) -> bool:
+    """Feed one engine record to the writer; False for a record that is not an 835 record."""
+    kind = type(record)
+    if kind is x12.ClaimPayment:
+        writer.claim(record)
+    elif kind is x12.Remittance:
+        writer.remittance(record)
+    elif kind is x12.RemittanceEnd:
+        writer.end(record)
+    else:
+        return False
+    return True

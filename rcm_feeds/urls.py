@@ -1,0 +1,29 @@
+"""Billing pages (mounted at ``billing/``) and the RCM API (mounted at ``api/v1/rcm/``)."""
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api, views
+
+router = SimpleRouter()
+router.include_format_suffixes = False  # exports use ?format=csv
+router.register("claims", api.ClaimViewSet, basename="api-rcm-claim")
+router.register("remittances", api.RemittanceViewSet, basename="api-rcm-remittance")
+router.register("adjustments", api.AdjustmentViewSet, basename="api-rcm-adjustment")
+router.register("denials", api.DenialViewSet, basename="api-rcm-denial")
+router.register("kpis", api.KpiViewSet, basename="api-rcm-kpi")
+router.register("feeds", api.FeedViewSet, basename="api-rcm-feed")
+router.register("runs", api.IngestionRunViewSet, basename="api-rcm-run")
+router.register("quarantine", api.QuarantineViewSet, basename="api-rcm-quarantine")
+router.register("files", api.FileUploadViewSet, basename="api-rcm-file")
+
+api_urlpatterns = router.urls
+
+page_urlpatterns = [
+    path("", views.dashboard, name="billing_dashboard"),
+    path("runs/", views.runs_fragment, name="billing_runs"),
+    path("denials/", views.denial_claims, name="billing_denial_claims"),
+    path("export.csv", views.export, name="billing_export"),
+    path("upload/", views.upload, name="billing_upload"),
+    path("quarantine/<int:pk>/fix/", views.quarantine_fix, name="billing_quarantine_fix"),
+    path("quarantine/<int:pk>/discard/", views.quarantine_discard, name="billing_quarantine_discard"),
+]
