@@ -15,12 +15,14 @@ from .feeds import feed_delete, feed_inbox_path, feed_save, inbox_poll
 from .files import file_open, file_path, file_receive
 from .ingest_csv import CSV_FIELDS, default_mapping, mapping_errors
 from .quarantine import quarantine_discard, quarantine_fix, quarantine_fix_file
+from .reference import carc_category_save, program_mapping_delete, program_mapping_save
 from .runs import ingestion_execute, ingestion_rerun, ingestion_start, ingestion_submit
 
 __all__ = [
     "CSV_FIELDS",
     "carc_categories_install_defaults",
     "carc_category_map",
+    "carc_category_save",
     "default_mapping",
     "denial_appeal",
     "denial_reopen",
@@ -38,6 +40,8 @@ __all__ = [
     "ingestion_start",
     "ingestion_submit",
     "mapping_errors",
+    "program_mapping_delete",
+    "program_mapping_save",
     "quarantine_discard",
     "quarantine_fix",
     "quarantine_fix_file",

@@ -84,7 +84,8 @@ def denial_write_off(*, denial: Denial, written_off_on: dt.date, reason: str) ->
     """Close an open or appealed denial as written off on ``written_off_on`` for ``reason``."""
     denial = _locked(denial)
     if denial.status not in OPEN_STATES:
-        raise ValidationError({"status": f"A denial that is {denial.get_status_display().lower()} cannot be written off."})
+        raise ValidationError(
+            {"status": f"A denial that is {denial.get_status_display().lower()} cannot be written off."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why the denial is written off."})
     if written_off_on < denial.denied_on or (denial.appealed_on and written_off_on < denial.appealed_on):
@@ -102,7 +103,8 @@ def denial_reopen(*, denial: Denial) -> Denial:
     """Undo a write-off (entered by mistake): back to appealed if it was appealed, else open."""
     denial = _locked(denial)
     if denial.status != DenialStatus.WRITTEN_OFF:
-        raise ValidationError({"status": "Only a written-off denial can be reopened; an overturn comes from a payment."})
+        raise ValidationError(
+            {"status": "Only a written-off denial can be reopened; an overturn comes from a payment."})
     denial.status = DenialStatus.APPEALED if denial.appealed_on else DenialStatus.OPEN
     denial.resolved_on = None
     denial.write_off_reason = ""
@@ -116,33 +118,34 @@ def denial_reopen(*, denial: Denial) -> Denial:
 # A payment belongs to the denied claim's family when it carries the same patient control number,
 # or when its claim and the denied claim share a root (a corrected claim, frequency 7, points at
 # its original). "Later": another remittance, paid after the denial date (same day: loaded after
-# it). Every join below is on an indexed column, so the cost is a few index probes per denial and
-# per payment whatever the table sizes (and self-matches are pruned at the probe).
+# it). Every lookup is a LATERAL subquery with OFFSET 0 on an indexed column: a per-row index
+# probe that the planner cannot turn into a scan of every open denial or payment of the tenant,
+# whatever statistics it has (they are stale in the middle of a large load).
 _OVERTURN_SQL = """
 WITH d AS MATERIALIZED (
-    SELECT d.id, d.level, d.denied_on, d.claim_id, dcp.id AS dcp_id, dcp.remittance_id AS drem,
-           dcp.patient_control_number AS pcn, dsp.procedure_code AS proc, dsp.revenue_code AS rev,
-           (SELECT coalesce(c.original_claim_id, c.id) FROM rcm_feeds_claim c WHERE c.id = d.claim_id) AS family
-    FROM rcm_feeds_denial d
-    JOIN rcm_feeds_claimpayment dcp ON dcp.id = d.claim_payment_id
-    LEFT JOIN rcm_feeds_servicepayment dsp ON dsp.id = d.service_payment_id
-    WHERE d.tenant_id = %(t)s AND d.id = ANY(%(ids)s) AND d.status IN ('open', 'appealed')
+    SELECT x.* FROM unnest(%(ids)s::bigint[]) AS i(id) CROSS JOIN LATERAL (
+        SELECT d.id, d.level, d.denied_on, d.claim_id, dcp.id AS dcp_id, dcp.remittance_id AS drem,
+               dcp.patient_control_number AS pcn, dsp.procedure_code AS proc, dsp.revenue_code AS rev,
+               (SELECT coalesce(c.original_claim_id, c.id) FROM rcm_feeds_claim c WHERE c.id = d.claim_id) AS family
+        FROM rcm_feeds_denial d
+        JOIN rcm_feeds_claimpayment dcp ON dcp.id = d.claim_payment_id
+        LEFT JOIN rcm_feeds_servicepayment dsp ON dsp.id = d.service_payment_id
+        WHERE d.id = i.id AND d.status IN ('open', 'appealed')
+        OFFSET 0
+    ) x
 ), cand AS (
-    SELECT d.id AS denial_id, cp.id AS cp_id
-    FROM d CROSS JOIN LATERAL (
-        SELECT cp.id FROM rcm_feeds_claimpayment cp
+    SELECT d.id AS denial_id, x.cp_id FROM d CROSS JOIN LATERAL (
+        SELECT cp.id AS cp_id FROM rcm_feeds_claimpayment cp
         WHERE cp.tenant_id = %(t)s AND cp.patient_control_number = d.pcn AND cp.remittance_id <> d.drem
           AND cp.paid > 0 AND NOT cp.is_reversal
+        UNION ALL  -- the denied claim is a correction: payments of its original
+        SELECT cp.id FROM rcm_feeds_claimpayment cp
+        WHERE d.family <> d.claim_id AND cp.tenant_id = %(t)s AND cp.claim_id = d.family
+        UNION ALL  -- payments of corrections of the same original
+        SELECT cp.id FROM rcm_feeds_claim c JOIN rcm_feeds_claimpayment cp ON cp.claim_id = c.id
+        WHERE c.tenant_id = %(t)s AND c.original_claim_id = d.family
         OFFSET 0
-    ) cp
-    UNION
-    SELECT d.id, cp.id  -- the denied claim is a correction: payments of its original
-    FROM d JOIN rcm_feeds_claimpayment cp ON cp.tenant_id = %(t)s AND cp.claim_id = d.family
-    WHERE d.family <> d.claim_id
-    UNION
-    SELECT d.id, cp.id  -- payments of corrections of the same original
-    FROM d JOIN rcm_feeds_claim c ON c.tenant_id = %(t)s AND c.original_claim_id = d.family
-    JOIN rcm_feeds_claimpayment cp ON cp.tenant_id = %(t)s AND cp.claim_id = c.id
+    ) x
 ), hit AS (
     SELECT DISTINCT ON (d.id) d.id, cp.id AS cp_id, paid.on_date,
            CASE WHEN d.level = 'claim' THEN cp.paid ELSE sp.paid END AS recovered
@@ -168,43 +171,54 @@ FROM hit WHERE rcm_feeds_denial.id = hit.id
 RETURNING rcm_feeds_denial.id, rcm_feeds_denial.denied_on
 """
 
-# Open denials that new payments may overturn: same control number in another remittance, or
-# (for a payment of a corrected claim) denials of its original and of the original's corrections.
+# Open denials that new payments may overturn: same control number in another remittance, or (for
+# a payment of a corrected claim, ``family`` = its original) denials of the original and of the
+# original's corrections. ``pay`` rows: (control number, remittance id, family or NULL).
 _CANDIDATES_SQL = """
 WITH pay AS MATERIALIZED (
-    SELECT cp.patient_control_number AS pcn, cp.remittance_id AS rem,
-           (SELECT c.original_claim_id FROM rcm_feeds_claim c WHERE c.id = cp.claim_id) AS family
-    FROM rcm_feeds_claimpayment cp
-    WHERE cp.tenant_id = %(t)s AND cp.id = ANY(%(ids)s) AND cp.paid > 0 AND NOT cp.is_reversal
+    SELECT * FROM unnest(%(pcns)s::text[], %(rems)s::bigint[], %(families)s::bigint[]) AS p(pcn, rem, family)
 )
-SELECT dcp.denial_id FROM pay CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-payment index probe whatever the (possibly stale) statistics say
+SELECT x.denial_id FROM pay CROSS JOIN LATERAL (
     SELECT d.id AS denial_id FROM rcm_feeds_claimpayment dcp
     JOIN rcm_feeds_denial d ON d.claim_payment_id = dcp.id AND d.status IN ('open', 'appealed')
     WHERE dcp.tenant_id = %(t)s AND dcp.patient_control_number = pay.pcn AND dcp.remittance_id <> pay.rem
+    UNION ALL
+    SELECT d.id FROM rcm_feeds_denial d
+    WHERE pay.family IS NOT NULL AND d.claim_id = pay.family AND d.status IN ('open', 'appealed')
+    UNION ALL
+    SELECT d.id FROM rcm_feeds_claim c JOIN rcm_feeds_denial d ON d.claim_id = c.id AND d.status IN ('open', 'appealed')
+    WHERE pay.family IS NOT NULL AND c.tenant_id = %(t)s AND c.original_claim_id = pay.family
     OFFSET 0
-) dcp
-UNION
-SELECT d.id FROM pay JOIN rcm_feeds_denial d ON d.claim_id = pay.family AND d.status IN ('open', 'appealed')
-UNION
-SELECT d.id FROM pay JOIN rcm_feeds_claim c ON c.tenant_id = %(t)s AND c.original_claim_id = pay.family
-JOIN rcm_feeds_denial d ON d.claim_id = c.id AND d.status IN ('open', 'appealed')
+) x
+"""
+_PAID_SQL = """
+SELECT cp.patient_control_number, cp.remittance_id, c.original_claim_id
+FROM rcm_feeds_claimpayment cp LEFT JOIN rcm_feeds_claim c ON c.id = cp.claim_id
+WHERE cp.id = ANY(%(ids)s) AND cp.paid > 0 AND NOT cp.is_reversal
 """
 
+Paid = tuple[str, int, int | None]  # control number, remittance id, original claim of its claim (or None)
 
-def denials_detect_overturns(*, claim_payment_ids: Sequence[int] = (), denial_ids: Sequence[int] = ()
-                             ) -> list[tuple[int, dt.date]]:
+
+def denials_detect_overturns(*, claim_payment_ids: Sequence[int] = (), denial_ids: Sequence[int] = (),
+                             paid: Sequence[Paid] | None = None) -> list[tuple[int, dt.date]]:
     """Mark open/appealed denials overturned where a later payment paid them.
 
     ``claim_payment_ids``: payments just loaded (checked against every open denial of their
-    claims); ``denial_ids``: denials just created (checked against every payment already loaded).
-    Returns (denial id, denied_on) of the denials overturned.
+    claims), or ``paid``: the same described by the caller who has them in hand (the 835 writer:
+    control number, remittance id, original claim of the matched claim; paying, non-reversal
+    payments only). ``denial_ids``: denials just created (checked against every payment already
+    loaded). Returns (denial id, denied_on) of the denials overturned.
     """
     tenant_id = require_tenant_id()
     candidates: set[int] = set(denial_ids)
     with connection.cursor() as cursor:
-        if claim_payment_ids:
-            cursor.execute(_CANDIDATES_SQL, {"t": tenant_id, "ids": list(claim_payment_ids)})
+        if paid is None and claim_payment_ids:
+            cursor.execute(_PAID_SQL, {"t": tenant_id, "ids": list(claim_payment_ids)})
+            paid = cursor.fetchall()
+        if paid:
+            cursor.execute(_CANDIDATES_SQL, {"t": tenant_id, "pcns": [p[0] for p in paid],
+                                             "rems": [p[1] for p in paid], "families": [p[2] for p in paid]})
             candidates.update(row[0] for row in cursor.fetchall())
         if not candidates:
             return []

@@ -41,7 +41,8 @@ def _clean_inbox_dir(value: str) -> str:
     if not value:
         return ""
     path = PurePosixPath(value.rstrip("/"))
-    if path.is_absolute() or "\\" in value or any(part in ("..", ".", "") for part in path.parts) or path.parts[0] == PROCESSED:
+    odd = any(part in ("..", ".", "") for part in path.parts)
+    if path.is_absolute() or "\\" in value or odd or path.parts[0] == PROCESSED:
         raise ValidationError({"inbox_dir": "Use a plain relative folder name such as 'payer-835' (no '..')."})
     return str(path)
 

@@ -55,7 +55,8 @@ CSV_FIELDS: dict[str, tuple[CsvField, ...]] = {
         CsvField("place_of_service", False, "Place of service (or facility type for institutional claims)."),
         CsvField("kind", False, "P professional (default) or I institutional."),
         CsvField("frequency", False, "1 original (default), 7 replacement, 8 void."),
-        CsvField("original_payer_claim_number", False, "For a replacement or void: the payer's number of the claim it replaces."),
+        CsvField("original_payer_claim_number", False,
+                 "For a replacement or void: the payer's number of the claim it replaces."),
         CsvField("prior_authorization", False, "Prior authorization number."),
         CsvField("diagnoses", False, "ICD-10 codes separated by ';' or '|' (principal first)."),
         CsvField("service_from", False, "First date of service."),
@@ -232,7 +233,8 @@ class _ClaimsCsv:
             raise RowInvalid(f"billing_npi {npi!r} is not 10 digits", "bad_code")
         program_code = _text(v, "program", 32)
         if program_code and not self.programs.known_code(program_code):
-            raise RowInvalid(f"program {program_code!r} does not exist; add it under reference data first", "unknown_program")
+            raise RowInvalid(f"program {program_code!r} does not exist; add it under reference data first",
+                             "unknown_program")
         facility_name = _text(v, "facility", 160)
         facility_id = self.facilities.named(facility_name)
         if facility_name and facility_id is None:
@@ -296,7 +298,8 @@ class _ArCsv:
         pcn = _text(v, "patient_control_number", 40)
         program_code = _text(v, "program", 32)
         if program_code and not self.programs.known_code(program_code):
-            raise RowInvalid(f"program {program_code!r} does not exist; add it under reference data first", "unknown_program")
+            raise RowInvalid(f"program {program_code!r} does not exist; add it under reference data first",
+                             "unknown_program")
         program_id = self.programs.resolve(program_code=program_code)
         facility_name = _text(v, "facility", 160)
         facility_id = self.facilities.named(facility_name)
@@ -413,7 +416,8 @@ def load_csv(ctx: LoadContext, stream: IO[bytes]) -> None:
         quarantine_rows(ctx, bad)
     except UnicodeDecodeError as exc:
         raise FileRefused("not_utf8", f"the file is not UTF-8 text after line {line} (byte value "
-                                      f"0x{exc.object[exc.start]:02x}); save it as 'CSV UTF-8'", line=line + 1) from None
+                                      f"0x{exc.object[exc.start]:02x}); save it as 'CSV UTF-8'",
+                           line=line + 1) from None
     except csv.Error as exc:
         raise FileRefused("bad_csv", f"the file is not readable CSV: {exc}", line=reader.line_num) from None
     finally:

@@ -309,8 +309,8 @@ class Ack999Loader:
 
 def _has_set(reference: str, tenant_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM rcm_feeds_claim WHERE tenant_id = %s AND transaction_reference = %s)",
-                       [tenant_id, reference])
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM rcm_feeds_claim "
+                       "WHERE tenant_id = %s AND transaction_reference = %s)", [tenant_id, reference])
         return bool(cursor.fetchone()[0])
 
 

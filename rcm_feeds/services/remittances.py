@@ -39,7 +39,7 @@ from .context import FileRefused, LoadContext, fit, pg_array
 from .denials import carc_categories_install_defaults, carc_category_map, denials_detect_overturns
 from .resolve import PayerResolver, ProgramResolver
 
-BATCH = 5000
+BATCH = 10000
 ZERO = x12.ZERO
 
 CP_COLUMNS = (
@@ -89,6 +89,7 @@ class RemittanceWriter:
         self.batch: list[tuple[x12.ClaimPayment, _Open]] = []
         self.plbs: list[tuple[Any, ...]] = []
         self.seen_remittance_warnings: set[tuple[str, int]] = set()
+        self.original_of: dict[int, int | None] = {}  # claim id -> its original (claims of the batch)
 
     # -- records from the engine -------------------------------------------------------------------
 
@@ -174,6 +175,7 @@ class RemittanceWriter:
             self.plbs = []
         if not batch:
             return
+        self.original_of.clear()
         claims = self._claims_of(batch)
         hasher, fit_ = self.hasher, fit
         programs = self.programs
@@ -196,7 +198,8 @@ class RemittanceWriter:
             part2 = self.part2_feed or found[2]
             where = {"segment": seg, "line": rec.line, "offset": rec.offset}
             cp_rows.append((
-                current.pk, found[0], seg, fit_(rec.patient_control_number, 40, "CLP01 patient control number", **where),
+                current.pk, found[0], seg,
+                fit_(rec.patient_control_number, 40, "CLP01 patient control number", **where),
                 fit_(rec.status, 2, "CLP02 status", **where), rec.charge, rec.paid, rec.patient_responsibility,
                 contractual, fit_(rec.filing_indicator, 2, "CLP06 filing indicator", **where),
                 fit_(rec.payer_claim_number, 50, "CLP07 payer claim number", **where),
@@ -243,14 +246,14 @@ class RemittanceWriter:
             if denials:
                 found = _claim_for(rec, claims, current.payer_id)
                 program_id = found[1] or programs.resolve(
-                    procedures=[s.code for s in rec.lines], revenue_codes=[s.revenue_code for s in rec.lines if s.revenue_code],
+                    procedures=[s.code for s in rec.lines],
+                    revenue_codes=[s.revenue_code for s in rec.lines if s.revenue_code],
                     facility_code=rec.facility_type)
                 for d in denials:
                     denial_rows.append((
                         parent, sp_id[d.service.segment] if d.service is not None else None, found[0], d.level,
-                        current.payer_id, program_id, d.category, pg_array(d.carcs), pg_array([c[:8] for c in d.rarcs]),
-                        d.amount,
-                        current.date, DenialStatus.OPEN,
+                        current.payer_id, program_id, d.category, pg_array(d.carcs),
+                        pg_array([c[:8] for c in d.rarcs]), d.amount, current.date, DenialStatus.OPEN,
                     ))
             for w in rec.warnings:
                 ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset,
@@ -267,7 +270,9 @@ class RemittanceWriter:
         reversals = [cp_id[rec.segment] for rec, _ in batch if rec.is_reversal]
         if reversals:
             self._link_reversals(reversals)
-        for _, day in denials_detect_overturns(claim_payment_ids=list(cp_id.values()), denial_ids=new_denials):
+        paying = [(rec.patient_control_number, current.pk, self.original_of.get(row[1]))
+                  for (rec, current), row in zip(batch, cp_rows) if rec.paid > 0 and not rec.is_reversal]
+        for _, day in denials_detect_overturns(paid=paying, denial_ids=new_denials):
             ctx.touch(day)
             ctx.counts["denials_overturned"] += 1
 
@@ -279,7 +284,8 @@ class RemittanceWriter:
         ctx.counts["claim_payments_matched"] += sum(1 for row in cp_rows if row[1] is not None)
         ctx.counts["reversals"] += len(reversals)
 
-    def _claims_of(self, batch: list[tuple[x12.ClaimPayment, _Open]]) -> dict[Any, tuple[int | None, int | None, int | None]]:
+    def _claims_of(self, batch: list[tuple[x12.ClaimPayment, _Open]]
+                   ) -> dict[Any, tuple[int | None, int | None, int | None]]:
         """(claim id, program id, part2 program id) by control number and by ("F8", payer claim number,
         control number) for payer claim numbers an earlier, matched payment carried."""
         tenant_id = self.ctx.tenant_id
@@ -291,14 +297,15 @@ class RemittanceWriter:
             # payer's remittance pays the claim sent to it), else the latest claim with the number.
             cursor.execute(
                 "SELECT DISTINCT ON (patient_control_number, payer_id) patient_control_number, payer_id, id, "
-                "program_id, part2_program_id, submitted_on FROM rcm_feeds_claim "
+                "program_id, part2_program_id, submitted_on, original_claim_id FROM rcm_feeds_claim "
                 "WHERE tenant_id = %s AND patient_control_number = ANY(%s) "
                 "ORDER BY patient_control_number, payer_id, submitted_on DESC, id DESC",
                 [tenant_id, pcns],
             )
             latest: dict[str, tuple[dt.date, int]] = {}
-            for pcn, payer_id, pk, program_id, part2, submitted_on in cursor.fetchall():
+            for pcn, payer_id, pk, program_id, part2, submitted_on, original in cursor.fetchall():
                 out[(pcn, payer_id)] = (pk, program_id, part2)
+                self.original_of[pk] = original
                 claims_per_pcn[pcn] = claims_per_pcn.get(pcn, 0) + 1
                 if pcn not in latest or (submitted_on, pk) > latest[pcn]:
                     latest[pcn] = (submitted_on, pk)
@@ -309,15 +316,18 @@ class RemittanceWriter:
             if numbers:
                 cursor.execute(
                     "SELECT DISTINCT ON (cp.payer_claim_number, cp.patient_control_number) cp.payer_claim_number, "
-                    "cp.patient_control_number, c.id, c.program_id, c.part2_program_id FROM rcm_feeds_claimpayment cp "
+                    "cp.patient_control_number, c.id, c.program_id, c.part2_program_id, c.original_claim_id "
+                    "FROM rcm_feeds_claimpayment cp "
                     "JOIN rcm_feeds_claim c ON c.id = cp.claim_id "
                     "WHERE cp.tenant_id = %s AND cp.payer_claim_number = ANY(%s) "
-                    "AND cp.patient_control_number = ANY(%s) ORDER BY cp.payer_claim_number, cp.patient_control_number, "
+                    "AND cp.patient_control_number = ANY(%s) "
+                    "ORDER BY cp.payer_claim_number, cp.patient_control_number, "
                     "cp.id DESC",
                     [tenant_id, numbers, pcns],
                 )
-                for number, pcn, pk, program_id, part2 in cursor.fetchall():
+                for number, pcn, pk, program_id, part2, original in cursor.fetchall():
                     out[("F8", number, pcn)] = (pk, program_id, part2)
+                    self.original_of[pk] = original
         return out
 
     def _link_reversals(self, reversal_ids: list[int]) -> None:
@@ -336,7 +346,7 @@ class RemittanceWriter:
                       AND o.charge = -r.charge AND o.paid = -r.paid
                     ORDER BY o.id DESC LIMIT 1
                 ) o ON true
-                WHERE r.tenant_id = %(t)s AND r.id = ANY(%(ids)s)
+                WHERE r.id = ANY(%(ids)s)
                 ORDER BY r.id
             """, {"t": ctx.tenant_id, "ids": reversal_ids})
             found = cursor.fetchall()

@@ -16,7 +16,7 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +27,7 @@ from revops.models import Job
 from revops.tenancy import require_tenant_id
 
 from ..models import (
+    Feed,
     FeedKind,
     IngestionRun,
     QuarantineItem,
@@ -44,7 +45,8 @@ ACTIVE_STATES = (RunStatus.QUEUED, RunStatus.RUNNING)
 ALREADY_LOADED = "Already loaded — no change"
 
 
-def ingestion_submit(*, feed: Any, filename: str, stream: Any, source: str, user: Any | None = None) -> IngestionRun:
+def ingestion_submit(*, feed: Feed, filename: str, stream: IO[bytes], source: str,
+                     user: Any | None = None) -> IngestionRun:
     """Receive a file for ``feed`` and start loading it (or record that it is already loaded)."""
     with transaction.atomic():
         file = file_receive(feed=feed, filename=filename, stream=stream, source=source, user=user)
@@ -96,7 +98,8 @@ def _queue(file: ReceivedFile, user: Any | None) -> IngestionRun:
 def ingestion_start(*, file: ReceivedFile, user: Any | None = None) -> IngestionRun:
     """Queue the load of ``file``; a file already settled or being loaded gets a ``duplicate`` run."""
     ReceivedFile.objects.select_for_update().filter(pk=file.pk).first()
-    prior = _settled_run(file) or IngestionRun.objects.filter(file=file, status__in=ACTIVE_STATES).order_by("-id").first()
+    prior = _settled_run(file) or (
+        IngestionRun.objects.filter(file=file, status__in=ACTIVE_STATES).order_by("-id").first())
     if prior is not None:
         return _duplicate_run(file, prior)
     return _queue(file, user)
@@ -154,7 +157,8 @@ def _outcome(ctx: LoadContext) -> tuple[str, str]:
     elif kind == FeedKind.X12_837:
         text = f"{counts['claims']:,} claims with {counts['claim_lines']:,} lines loaded"
     else:
-        text = f"{counts['acknowledgments']:,} acknowledgments loaded, {counts['acknowledgments_rejected']:,} rejections"
+        text = (f"{counts['acknowledgments']:,} acknowledgments loaded, "
+                f"{counts['acknowledgments_rejected']:,} rejections")
     if warnings:
         text += f"; {warnings:,} warnings"
         return RunStatus.LOADED_WITH_WARNINGS, text + "."

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from rcm_feeds.models import CarcCategory, Claim, ClaimPayment, Denial
 from rcm_feeds.services import (
     carc_categories_install_defaults,
+    carc_category_save,
     denial_appeal,
     denial_reopen,
     denial_write_off,
@@ -55,7 +56,9 @@ def test_categories_come_from_the_tenants_editable_table_seeded_from_the_default
     assert CarcCategory.objects.count() == len(DEFAULT_CARC_CATEGORIES)
     assert set(Denial.objects.values_list("category", flat=True)) == {"authorization"}
     # The organization re-maps 197; later loads use its table. Another organization is untouched.
-    CarcCategory.objects.filter(reason_code="197").update(category="medical_necessity")
+    carc_category_save(reason_code="197", category="medical_necessity", description="payer treats as necessity")
+    with pytest.raises(ValidationError):
+        carc_category_save(reason_code="197", category="nonsense")
     load(denied_835("D2", trace="DENY-2", control=3), "x12_835")
     assert set(Denial.objects.filter(claim_payment__patient_control_number="D2").values_list("category", flat=True)) \
         == {"medical_necessity"}

@@ -137,7 +137,8 @@ def test_rcm_costs_csv(a):
                                                  "facility": "Site"})
     costs = {c.category: c for c in RcmCost.objects.all()}
     assert set(costs) == {"Billing staff", "Clearinghouse"}
-    assert costs["Billing staff"].month == dt.date(2024, 1, 1) and costs["Billing staff"].facility == a.objects["facility"]
+    staff = costs["Billing staff"]
+    assert staff.month == dt.date(2024, 1, 1) and staff.facility == a.objects["facility"]
     assert costs["Clearinghouse"].month == dt.date(2024, 2, 1) and costs["Clearinghouse"].amount == D("1200.40")
     assert sorted(run.quarantine.values_list("line_number", "reason_code")) == [(4, "bad_number"),
                                                                                 (5, "unknown_facility")]

@@ -15,7 +15,6 @@ from rcm_feeds.models import (
     ClaimPayment,
     Denial,
     IngestionWarning,
-    ProgramMapping,
     ProviderAdjustment,
     QuarantineItem,
     Remittance,
@@ -23,6 +22,7 @@ from rcm_feeds.models import (
     ServicePayment,
 )
 from rcm_feeds.phi import patient_hash
+from rcm_feeds.services import program_mapping_save
 from rcm_feeds.selectors import claim_payments_effective
 from revops.models import Payer, PayerClass, Program
 from revops.tenancy import tenant_context
@@ -182,7 +182,8 @@ def test_united_healthcare_835_with_gt_component_separator(a):
     assert list(ServicePayment.objects.order_by("source_position").values_list("procedure_code", "modifiers"))[0] == \
         ("B4152", "")
     denial = Denial.objects.get()
-    assert (denial.level, denial.carc_codes, denial.category, denial.denied_charge) == ("line", ["45"], "other", D("184.86"))
+    assert (denial.level, denial.carc_codes, denial.category, denial.denied_charge) == \
+        ("line", ["45"], "other", D("184.86"))
     assert run.counts["claim_payments"] == 2
 
 
@@ -425,7 +426,7 @@ def test_program_from_mapping_and_part2_tag_from_the_program(a):
     program = a.objects["program"]
     residential = Program.objects.create(code="RES", name="Residential SUD", level_of_care="residential",
                                          is_part2=True)
-    ProgramMapping.objects.create(kind="procedure", code="H0018", program=residential)
+    program_mapping_save(kind="procedure", code="h0018", program=residential)
     load(x837(clm("P1", "100.00", code="H0018", pos="55"), clm("P2", "100.00", code="90837", pos="52"),
               clm("P3", "100.00", code="90837", pos="11")), "x12_837")
     by_pcn = {c.patient_control_number: c for c in Claim.objects.all()}
