@@ -41,6 +41,12 @@ from .models import (
 )
 
 
+def _where(qs: QuerySet[Any], **lookups: Any) -> QuerySet[Any]:
+    """``qs`` filtered on every lookup whose value was given (None means: no filter)."""
+    given = {k: v for k, v in lookups.items() if v is not None}
+    return qs.filter(**given) if given else qs
+
+
 def feeds(*, active: bool | None = None) -> QuerySet[Feed]:
     qs = Feed.objects.select_related("source_program", "schedule")
     return qs if active is None else qs.filter(is_active=active)
@@ -58,13 +64,7 @@ def ingestion_runs(*, feed: Feed | None = None, status: str | None = None, file:
         warning_total=Count("warnings", distinct=True),
         quarantine_open=Count("quarantine", filter=Q(quarantine__status=QuarantineStatus.OPEN), distinct=True),
     )
-    if feed is not None:
-        qs = qs.filter(file__feed=feed)
-    if status is not None:
-        qs = qs.filter(status=status)
-    if file is not None:
-        qs = qs.filter(file=file)
-    return qs.order_by("-id")
+    return _where(qs, file__feed=feed, status=status, file=file).order_by("-id")
 
 
 def ingestion_runs_active() -> QuerySet[IngestionRun]:
@@ -79,32 +79,18 @@ def run_warnings(*, run: IngestionRun, code: str | None = None) -> QuerySet[Inge
 def quarantine_items(*, status: str | None = QuarantineStatus.OPEN, feed: Feed | None = None
                      ) -> QuerySet[QuarantineItem]:
     qs = QuarantineItem.objects.select_related("file", "file__feed", "run", "rerun", "resolved_by")
-    if status is not None:
-        qs = qs.filter(status=status)
-    if feed is not None:
-        qs = qs.filter(file__feed=feed)
-    return qs.order_by("-id")
+    return _where(qs, status=status, file__feed=feed).order_by("-id")
 
 
 def claims(*, payer_id: int | None = None, program_id: int | None = None, facility_id: int | None = None,
            submitted_from: dt.date | None = None, submitted_to: dt.date | None = None,
            patient_control_number: str | None = None, front_end_status: str | None = None) -> QuerySet[Claim]:
     qs = Claim.objects.select_related("payer", "program", "facility", "source_file")
-    if payer_id is not None:
-        qs = qs.filter(payer_id=payer_id)
-    if program_id is not None:
-        qs = qs.filter(program_id=program_id)
-    if facility_id is not None:
-        qs = qs.filter(facility_id=facility_id)
-    if submitted_from is not None:
-        qs = qs.filter(submitted_on__gte=submitted_from)
-    if submitted_to is not None:
-        qs = qs.filter(submitted_on__lte=submitted_to)
-    if patient_control_number:
-        qs = qs.filter(patient_control_number=patient_control_number)
-    if front_end_status is not None:
-        qs = qs.filter(front_end_status=front_end_status)
-    return qs
+    return _where(
+        qs, payer_id=payer_id, program_id=program_id, facility_id=facility_id,
+        submitted_on__gte=submitted_from, submitted_on__lte=submitted_to,
+        patient_control_number=patient_control_number or None, front_end_status=front_end_status,
+    )
 
 
 def claim_family(*, claim: Claim) -> QuerySet[Claim]:
@@ -116,25 +102,13 @@ def claim_family(*, claim: Claim) -> QuerySet[Claim]:
 def remittances(*, payer_id: int | None = None, paid_from: dt.date | None = None, paid_to: dt.date | None = None
                 ) -> QuerySet[Remittance]:
     qs = Remittance.objects.select_related("payer", "source_file")
-    if payer_id is not None:
-        qs = qs.filter(payer_id=payer_id)
-    if paid_from is not None:
-        qs = qs.filter(payment_date__gte=paid_from)
-    if paid_to is not None:
-        qs = qs.filter(payment_date__lte=paid_to)
-    return qs
+    return _where(qs, payer_id=payer_id, payment_date__gte=paid_from, payment_date__lte=paid_to)
 
 
 def claim_payments(*, remittance: Remittance | None = None, claim: Claim | None = None,
                    denied: bool | None = None) -> QuerySet[ClaimPayment]:
     qs = ClaimPayment.objects.select_related("remittance", "remittance__payer", "claim", "reversed_by")
-    if remittance is not None:
-        qs = qs.filter(remittance=remittance)
-    if claim is not None:
-        qs = qs.filter(claim=claim)
-    if denied is not None:
-        qs = qs.filter(is_denied=denied)
-    return qs
+    return _where(qs, remittance=remittance, claim=claim, is_denied=denied)
 
 
 def claim_payments_effective() -> QuerySet[ClaimPayment]:
@@ -145,13 +119,7 @@ def claim_payments_effective() -> QuerySet[ClaimPayment]:
 def adjustments(*, claim_payment: ClaimPayment | None = None, group_code: str | None = None,
                 reason_code: str | None = None) -> QuerySet[Adjustment]:
     qs = Adjustment.objects.select_related("claim_payment", "service_payment")
-    if claim_payment is not None:
-        qs = qs.filter(claim_payment=claim_payment)
-    if group_code is not None:
-        qs = qs.filter(group_code=group_code)
-    if reason_code is not None:
-        qs = qs.filter(reason_code=reason_code)
-    return qs
+    return _where(qs, claim_payment=claim_payment, group_code=group_code, reason_code=reason_code)
 
 
 def denials(*, status: str | None = None, category: str | None = None, level: str | None = None,
@@ -159,23 +127,11 @@ def denials(*, status: str | None = None, category: str | None = None, level: st
             denied_from: dt.date | None = None, denied_to: dt.date | None = None) -> QuerySet[Denial]:
     qs = Denial.objects.select_related("claim_payment", "claim_payment__remittance", "service_payment", "claim",
                                        "payer", "program", "overturned_by")
-    if status is not None:
-        qs = qs.filter(status=status)
-    if category is not None:
-        qs = qs.filter(category=category)
-    if level is not None:
-        qs = qs.filter(level=level)
-    if payer_id is not None:
-        qs = qs.filter(payer_id=payer_id)
-    if program_id is not None:
-        qs = qs.filter(program_id=program_id)
-    if carc is not None:
-        qs = qs.filter(carc_codes__contains=[carc])
-    if denied_from is not None:
-        qs = qs.filter(denied_on__gte=denied_from)
-    if denied_to is not None:
-        qs = qs.filter(denied_on__lte=denied_to)
-    return qs
+    return _where(
+        qs, status=status, category=category, level=level, payer_id=payer_id, program_id=program_id,
+        carc_codes__contains=[carc] if carc is not None else None,
+        denied_on__gte=denied_from, denied_on__lte=denied_to,
+    )
 
 
 def denials_open() -> QuerySet[Denial]:
@@ -184,11 +140,7 @@ def denials_open() -> QuerySet[Denial]:
 
 def acknowledgments(*, claim: Claim | None = None, rejected: bool | None = None) -> QuerySet[Acknowledgment]:
     qs = Acknowledgment.objects.select_related("claim", "source_file")
-    if claim is not None:
-        qs = qs.filter(claim=claim)
-    if rejected is not None:
-        qs = qs.filter(rejected=rejected)
-    return qs
+    return _where(qs, claim=claim, rejected=rejected)
 
 
 def ar_balances(*, as_of: dt.date | None = None) -> QuerySet[ArBalance]:

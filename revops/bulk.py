@@ -72,7 +72,7 @@ def _defaults(model: type[models.Model], columns: Sequence[str]) -> list[tuple[m
     return out
 
 
-def _create_staging(table: str, columns: Sequence[str]) -> str:
+def staging_create(table: str, columns: Sequence[str]) -> str:
     """A TEMP table with the target's column types and nothing else (no RLS, no constraints)."""
     name = f"_stage_{next(_staging_names)}"
     with connection.cursor() as cursor:
@@ -86,7 +86,7 @@ def _create_staging(table: str, columns: Sequence[str]) -> str:
     return name
 
 
-def _copy_into(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def staging_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -98,7 +98,7 @@ def _copy_into(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     return count
 
 
-def _drop(table: str) -> None:
+def staging_drop(table: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)).as_string(connection.connection))
 
@@ -155,8 +155,8 @@ def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Seque
         params.append(value)
 
     with transaction.atomic():
-        staging = _create_staging(table, columns)
-        staged = _copy_into(staging, columns, rows)
+        staging = staging_create(table, columns)
+        staged = staging_copy(staging, columns, rows)
         _check_tenant_references(fields, staging, tenant_id)
         statement = sql.SQL("INSERT INTO {t} ({cols}) SELECT {items} FROM {s}").format(
             t=sql.Identifier(table),
@@ -174,7 +174,7 @@ def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Seque
             cursor.execute(statement.as_string(connection.connection), params)
             returned = cursor.fetchall() if returning else []
             inserted = len(returned) if returning else cursor.rowcount
-        _drop(staging)
+        staging_drop(staging)
         _audit(model, tenant_id, staged=staged, inserted=inserted, columns=columns)
     return inserted, returned
 
@@ -222,9 +222,9 @@ def copy_measure_raw(model: type[models.Model], *, columns: Sequence[str], rows:
     columns = list(columns)
     _fields(model, columns)
     with transaction.atomic():
-        staging = _create_staging(model._meta.db_table, columns)
+        staging = staging_create(model._meta.db_table, columns)
         started = time.perf_counter()
-        count = _copy_into(staging, columns, rows)
+        count = staging_copy(staging, columns, rows)
         seconds = time.perf_counter() - started
-        _drop(staging)
+        staging_drop(staging)
     return RawCopy(rows=count, seconds=seconds)

@@ -31,6 +31,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils.text import get_valid_filename
 
+from revops import bulk
 from revops.audit import audit_bulk
 from revops.jobs import job_create, job_enqueue, job_progress
 from revops.models import (
@@ -78,7 +79,6 @@ class ImportSpec:
     columns: tuple[ImportColumn, ...]
     # Database columns written, in order, after tenant_id; the key is the first of them.
     db_columns: tuple[str, ...]
-    db_types: tuple[str, ...]
     clean: Callable[[dict[str, str], ImportContext], dict[str, Any]]
 
     @property
@@ -312,8 +312,6 @@ ACCOUNTS = ImportSpec(
     ),
     db_columns=("external_id", "name", "npi", "specialty", "account_type", "service_line_id", "city",
                 "zip_code", "county", "state", "latitude", "longitude", "is_active"),
-    db_types=("text", "text", "text", "text", "text", "bigint", "text", "text", "text", "text",
-              "numeric(9,6)", "numeric(9,6)", "boolean"),
     clean=clean_account,
 )
 
@@ -336,7 +334,6 @@ PEOPLE = ImportSpec(
     ),
     db_columns=("employee_id", "first_name", "last_name", "email", "title", "role", "team_id",
                 "hire_date", "termination_date"),
-    db_types=("text", "text", "text", "text", "text", "text", "bigint", "date", "date"),
     clean=clean_person,
 )
 
@@ -455,19 +452,15 @@ def _upsert_sql(spec: ImportSpec, stage: str) -> str:
 
 
 def _load_chunk(spec: ImportSpec, rows: list[dict[str, Any]], tenant_id: int) -> tuple[int, int]:
-    """Upsert one chunk of clean rows; returns (created, updated)."""
-    stage = f"import_stage_{spec.kind}"
-    columns_ddl = ", ".join(f"{c} {t}" for c, t in zip(spec.db_columns, spec.db_types))
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Dropped explicitly too: inside an outer transaction ON COMMIT comes too late.
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{stage}")
-        cursor.execute(f"CREATE TEMP TABLE {stage} ({columns_ddl}) ON COMMIT DROP")
-        with cursor.cursor.copy(f"COPY {stage} ({', '.join(spec.db_columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in spec.db_columns])
-        cursor.execute(_upsert_sql(spec, stage), [tenant_id])
-        results = [r[0] for r in cursor.fetchall()]
-        cursor.execute(f"DROP TABLE pg_temp.{stage}")
+    """Upsert one chunk of clean rows through a revops.bulk staging table; returns (created, updated)."""
+    table = spec.model._meta.db_table
+    with transaction.atomic():
+        stage = bulk.staging_create(table, spec.db_columns)
+        bulk.staging_copy(stage, spec.db_columns, ([row[c] for c in spec.db_columns] for row in rows))
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(spec, stage), [tenant_id])
+            results = [r[0] for r in cursor.fetchall()]
+        bulk.staging_drop(stage)
     created = sum(1 for inserted in results if inserted)
     return created, len(results) - created
 
