@@ -21,6 +21,29 @@ def money(**kwargs):  # type: ignore[no-untyped-def]
     return models.DecimalField(**MONEY, **kwargs)
 
 
+# Fact tables (claims, lines, payments, adjustments, denials, acknowledgments) take hundreds of
+# thousands of rows per file through revops.bulk, and a foreign-key constraint costs one
+# trigger probe per row and column at commit (10 of the 40 seconds of a 100,000-claim 835 in
+# bench/rcm_load.py). Two kinds of key are declared without a database constraint:
+# - their ``tenant``: row-level security's WITH CHECK already admits only rows of the
+#   organization the connection is scoped to (``app.tenant_id``, set from an authenticated
+#   membership), and organizations are deleted table by table (revops.services);
+# - links the loader fills from ids that Postgres returned for rows it inserted for the same
+#   organization earlier in the same transaction (a line's claim, an adjustment's payment).
+# Django keeps on_delete for both. ``rcm_feeds.integrity.integrity_problems`` (a management
+# command and a test after every kind of load) checks, set-based, that no row points at a
+# missing row or at another organization's row. Links to reference data that users edit
+# (payers, programs, facilities) keep their constraints.
+def fact_tenant():  # type: ignore[no-untyped-def]
+    return models.ForeignKey("revops.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+                             db_index=False, db_constraint=False)
+
+
+def loader_link(to, **kwargs):  # type: ignore[no-untyped-def]
+    """A foreign key the loader fills from ids it just inserted (see above): no constraint trigger."""
+    return models.ForeignKey(to, db_constraint=False, **kwargs)
+
+
 class FeedKind(models.TextChoices):
     X12_835 = "x12_835", "X12 835 remittances"
     X12_837 = "x12_837", "X12 837P/837I claims"
@@ -168,11 +191,13 @@ class QuarantineItem(TenantModel):
 class Claim(TenantModel):
     """A claim as submitted (837 CLM or a CSV claim row)."""
 
-    source_file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="+")
+    tenant = fact_tenant()
+    source_file = loader_link(ReceivedFile, on_delete=models.PROTECT, related_name="+", db_index=False)
     source_position = models.IntegerField(help_text="Segment number of the CLM, or CSV line number.")
     patient_control_number = models.CharField(max_length=40)
     kind = models.CharField(max_length=1, choices=[("P", "Professional"), ("I", "Institutional")], default="P")
-    payer = models.ForeignKey("revops.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payer = models.ForeignKey("revops.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)  # (tenant, payer, submitted_on) serves it
     program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     facility = models.ForeignKey("revops.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -215,7 +240,8 @@ class Claim(TenantModel):
 
 
 class ClaimLine(TenantModel):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    tenant = fact_tenant()
+    claim = loader_link(Claim, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.IntegerField()
     procedure_code = models.CharField(max_length=12, blank=True)
     modifiers = models.CharField(max_length=20, blank=True)
@@ -265,8 +291,10 @@ class Remittance(TenantModel):
 class ClaimPayment(TenantModel):
     """One CLP: the payer's adjudication of a claim in a remittance."""
 
-    remittance = models.ForeignKey(Remittance, on_delete=models.CASCADE, related_name="claim_payments")
-    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    tenant = fact_tenant()
+    remittance = loader_link(Remittance, on_delete=models.CASCADE, related_name="claim_payments", db_index=False)
+    claim = loader_link(Claim, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments",
+                        db_index=False)
     source_position = models.IntegerField()
     patient_control_number = models.CharField(max_length=40)
     status_code = models.CharField(max_length=2)
@@ -309,7 +337,8 @@ class ClaimPayment(TenantModel):
 
 
 class ServicePayment(TenantModel):
-    claim_payment = models.ForeignKey(ClaimPayment, on_delete=models.CASCADE, related_name="lines")
+    tenant = fact_tenant()
+    claim_payment = loader_link(ClaimPayment, on_delete=models.CASCADE, related_name="lines", db_index=False)
     source_position = models.IntegerField()
     procedure_qualifier = models.CharField(max_length=2, blank=True)
     procedure_code = models.CharField(max_length=48, blank=True)
@@ -333,18 +362,19 @@ class ServicePayment(TenantModel):
 class Adjustment(TenantModel):
     """One CAS reason/amount pair, at claim level (service_payment empty) or line level."""
 
-    claim_payment = models.ForeignKey(ClaimPayment, on_delete=models.CASCADE, related_name="adjustments")
-    service_payment = models.ForeignKey(ServicePayment, null=True, blank=True, on_delete=models.CASCADE, related_name="adjustments")
+    tenant = fact_tenant()
+    claim_payment = loader_link(ClaimPayment, on_delete=models.CASCADE, related_name="adjustments", db_index=False)
+    service_payment = loader_link(ServicePayment, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="adjustments")
     group_code = models.CharField(max_length=2)
     reason_code = models.CharField(max_length=5)
     amount = money()
     quantity = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["tenant", "claim_payment"]),
-            models.Index(fields=["tenant", "group_code", "reason_code"]),
-        ]
+        # Two indexes only on the biggest table: (tenant, group, reason) lookups are API filters
+        # over a page of rows, not worth an index every load maintains.
+        indexes = [models.Index(fields=["tenant", "claim_payment"])]
 
 
 class ProviderAdjustment(TenantModel):
@@ -394,9 +424,11 @@ class DenialStatus(models.TextChoices):
 class Denial(TenantModel):
     """An initial denial of a claim or a line, and its lifecycle to resolution."""
 
-    claim_payment = models.ForeignKey(ClaimPayment, on_delete=models.CASCADE, related_name="denials")
-    service_payment = models.ForeignKey(ServicePayment, null=True, blank=True, on_delete=models.CASCADE, related_name="denials")
-    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.SET_NULL, related_name="denials")
+    tenant = fact_tenant()
+    claim_payment = loader_link(ClaimPayment, on_delete=models.CASCADE, related_name="denials")
+    service_payment = loader_link(ServicePayment, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="denials")
+    claim = loader_link(Claim, null=True, blank=True, on_delete=models.SET_NULL, related_name="denials")
     level = models.CharField(max_length=5, choices=[("claim", "Claim"), ("line", "Line")])
     payer = models.ForeignKey("revops.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -433,6 +465,7 @@ class AckKind(models.TextChoices):
 class Acknowledgment(TenantModel):
     """A front-end accept/reject of a claim (277CA) or a transaction set (999)."""
 
+    tenant = fact_tenant()
     source_file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="+")
     source_position = models.IntegerField()
     kind = models.CharField(max_length=6, choices=AckKind.choices)

@@ -13,7 +13,11 @@ steps inside one transaction:
 which case the database refuses the whole load if any row names another organization.
 Foreign keys to tenant-owned tables are checked against the active organization before the
 insert (foreign-key triggers do not see row-level security, so nothing else would stop a
-load from pointing at another organization's rows).
+load from pointing at another organization's rows), except the ``trusted`` columns a caller
+names: ids it took from rows it inserted (``copy_insert_returning``) or selected for the
+active organization in the same transaction, such as an adjustment's claim payment. Those
+checks are joins over the whole batch against the parent table; skipping them where the
+caller holds the ids anyway took 4.6 s off a 100,000-claim 835 load.
 
 This is the one COPY path of the project: demo seeding uses it now, RCM ingestion later.
 """
@@ -103,8 +107,11 @@ def staging_drop(table: str) -> None:
         cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)).as_string(connection.connection))
 
 
-def _check_tenant_references(fields: Sequence[models.Field], staging: str, tenant_id: int) -> None:
+def _check_tenant_references(fields: Sequence[models.Field], staging: str, tenant_id: int,
+                             trusted: Sequence[str] = ()) -> None:
     for field in fields:
+        if field.column in trusted:
+            continue
         related = field.related_model if field.is_relation else None
         if not (isinstance(related, type) and issubclass(related, TenantModel)) or field.column == "tenant_id":
             continue
@@ -133,11 +140,15 @@ def _check_tenant_references(fields: Sequence[models.Field], staging: str, tenan
 
 
 def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Sequence[Any]],
-          on_conflict: bool | str, returning: Sequence[str]) -> tuple[int, list[tuple[Any, ...]]]:
+          on_conflict: bool | str, returning: Sequence[str],
+          trusted: Sequence[str] = ()) -> tuple[int, list[tuple[Any, ...]]]:
     if not (isinstance(model, type) and issubclass(model, TenantModel)):
         raise TypeError(f"{model!r} is not a tenant-owned model")
     tenant_id = require_tenant_id()
     columns = list(columns)
+    unknown = [c for c in trusted if c not in columns]
+    if unknown:
+        raise ValueError(f"trusted columns {unknown} are not loaded columns")
     fields = _fields(model, columns)
     table = model._meta.db_table
     defaults = _defaults(model, columns)
@@ -157,7 +168,7 @@ def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Seque
     with transaction.atomic():
         staging = staging_create(table, columns)
         staged = staging_copy(staging, columns, rows)
-        _check_tenant_references(fields, staging, tenant_id)
+        _check_tenant_references(fields, staging, tenant_id, trusted)
         statement = sql.SQL("INSERT INTO {t} ({cols}) SELECT {items} FROM {s}").format(
             t=sql.Identifier(table),
             cols=sql.SQL(", ").join(map(sql.Identifier, target_columns)),
@@ -191,24 +202,26 @@ def _audit(model: type[TenantModel], tenant_id: int, *, staged: int, inserted: i
 
 
 def copy_insert(model: type[TenantModel], *, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                on_conflict: bool | str = False) -> int:
+                on_conflict: bool | str = False, trusted: Sequence[str] = ()) -> int:
     """COPY ``rows`` (tuples in ``columns`` order) into ``model``'s table for the active organization.
 
     ``on_conflict``: ``True`` skips rows that violate any unique or exclusion constraint;
     a conflict target such as ``"(tenant_id, employee_id)"`` (or, for a partial index,
     ``"(tenant_id, external_id) WHERE external_id <> ''"``) skips only those; it is SQL text
     from code, never user input. Columns not listed get the model's Python-side default.
+    ``trusted``: foreign-key columns whose ids the caller got from the active organization's
+    rows in this transaction (never from input), so their tenant check is skipped.
     Returns the number of rows inserted.
     """
-    inserted, _ = _load(model, columns, rows, on_conflict, ())
+    inserted, _ = _load(model, columns, rows, on_conflict, (), trusted)
     return inserted
 
 
 def copy_insert_returning(model: type[TenantModel], *, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                           returning: Sequence[str] = ("id",), on_conflict: bool | str = False,
-                          ) -> list[tuple[Any, ...]]:
+                          trusted: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Like ``copy_insert``, returning the ``returning`` columns of every inserted row."""
-    _, returned = _load(model, columns, rows, on_conflict, returning)
+    _, returned = _load(model, columns, rows, on_conflict, returning, trusted)
     return returned
 
 

@@ -133,7 +133,8 @@ class ClaimWriter:
                 c.service_to, c.submitted_on, is_resubmission, c.transaction_reference,
             ))
         returned = bulk.copy_insert_returning(Claim, columns=CLAIM_COLUMNS, rows=rows,
-                                              returning=("id", "source_position"))
+                                              returning=("id", "source_position"),
+                                              trusted=("source_file_id", "original_claim_id"))
         id_at = dict((pos, pk) for pk, pos in returned)
         if link_later:
             self._link_in_batch([(id_at[pos], id_at[first]) for pos, first in link_later])
@@ -144,7 +145,7 @@ class ClaimWriter:
             for c in batch for ln in c.lines
         ]
         if line_rows:
-            bulk.copy_insert(ClaimLine, columns=LINE_COLUMNS, rows=line_rows)
+            bulk.copy_insert(ClaimLine, columns=LINE_COLUMNS, rows=line_rows, trusted=("claim_id",))
         if len(batch) >= BATCH:
             ctx.analyze("rcm_feeds_claim", "rcm_feeds_claimline")
         claim_ids = list(id_at.values())

@@ -36,6 +36,7 @@ SET_LABEL = {"835": "835 remittances", "837": "837 claims", "277": "277CA claim 
 ACK_BATCH = 5000
 ACK_COLUMNS = ("source_file_id", "source_position", "kind", "reference", "accepted", "rejected", "codes", "claim_id",
                "acknowledged_on")
+ACK_TRUSTED = ("source_file_id", "claim_id")  # the file being loaded; claims selected for the tenant
 
 
 def refused(exc: x12.X12Error) -> FileRefused:
@@ -216,7 +217,7 @@ class Ack277Loader:
             if pcn not in claims:
                 ctx.warn("ack_unmatched", f"277CA acknowledges claim {pcn}, which is not loaded yet: kept, and "
                                           "linked when its 837 arrives", claim_reference=pcn, **where)
-        bulk.copy_insert(Acknowledgment, columns=ACK_COLUMNS, rows=rows)
+        bulk.copy_insert(Acknowledgment, columns=ACK_COLUMNS, rows=rows, trusted=ACK_TRUSTED)
         matched = sorted({row[7] for row in rows if row[7] is not None})
         for day in claim_front_end_update(matched, ctx.tenant_id) if matched else []:
             ctx.touch(day)
@@ -299,7 +300,7 @@ class Ack999Loader:
     def flush(self) -> None:
         rows, self.rows = self.rows, []
         if rows:
-            bulk.copy_insert(Acknowledgment, columns=ACK_COLUMNS, rows=rows)
+            bulk.copy_insert(Acknowledgment, columns=ACK_COLUMNS, rows=rows, trusted=ACK_TRUSTED)
             self.ctx.counts["acknowledgments"] += len(rows)
             self.ctx.counts["acknowledgments_rejected"] += sum(1 for row in rows if row[5])
 

@@ -171,7 +171,7 @@ class RemittanceWriter:
         batch, self.batch = self.batch, []
         ctx = self.ctx
         if self.plbs:
-            bulk.copy_insert(ProviderAdjustment, columns=PLB_COLUMNS, rows=self.plbs)
+            bulk.copy_insert(ProviderAdjustment, columns=PLB_COLUMNS, rows=self.plbs, trusted=("remittance_id",))
             self.plbs = []
         if not batch:
             return
@@ -208,8 +208,10 @@ class RemittanceWriter:
                 rec.is_reversal, bool(denials) and denials[0].service is None,
                 not any(w.code in _UNBALANCED for w in rec.warnings), part2,
             ))
+        # Trusted ids (revops.bulk): the remittance this load created, claims its lookups selected.
         returned = bulk.copy_insert_returning(ClaimPayment, columns=CP_COLUMNS, rows=cp_rows,
-                                              returning=("id", "source_position"))
+                                              returning=("id", "source_position"),
+                                              trusted=("remittance_id", "claim_id"))
         cp_id = dict((pos, pk) for pk, pos in returned)
 
         sp_rows = []
@@ -231,7 +233,8 @@ class RemittanceWriter:
         sp_id: dict[int, int] = {}
         if sp_rows:
             sp_id = dict((pos, pk) for pk, pos in bulk.copy_insert_returning(
-                ServicePayment, columns=SP_COLUMNS, rows=sp_rows, returning=("id", "source_position")))
+                ServicePayment, columns=SP_COLUMNS, rows=sp_rows, returning=("id", "source_position"),
+                trusted=("claim_payment_id",)))
 
         adj_rows = []
         denial_rows = []
@@ -259,10 +262,13 @@ class RemittanceWriter:
                 ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset,
                          claim_reference=rec.patient_control_number)
         if adj_rows:
-            bulk.copy_insert(Adjustment, columns=ADJ_COLUMNS, rows=adj_rows)
+            bulk.copy_insert(Adjustment, columns=ADJ_COLUMNS, rows=adj_rows,
+                             trusted=("claim_payment_id", "service_payment_id"))
         new_denials: list[int] = []
         if denial_rows:
-            new_denials = [pk for (pk,) in bulk.copy_insert_returning(Denial, columns=DENIAL_COLUMNS, rows=denial_rows)]
+            new_denials = [pk for (pk,) in bulk.copy_insert_returning(
+                Denial, columns=DENIAL_COLUMNS, rows=denial_rows,
+                trusted=("claim_payment_id", "service_payment_id", "claim_id"))]
         ctx.flush_warnings()
         if len(batch) >= BATCH:
             ctx.analyze("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")

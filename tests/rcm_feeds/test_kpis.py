@@ -362,3 +362,13 @@ def test_aggregates_go_with_their_organization(hand: dict[str, Any], world: Any)
     assert rows() > 0
     services.organization_delete(organization=world.a.org)
     assert rows() == 0
+
+
+def test_month_ranges_merge_adjacent_months_and_span_year_ends():
+    d = dt.date
+    assert aggregates.month_ranges([d(2024, 3, 9), d(2024, 1, 31), d(2024, 2, 1), d(2024, 12, 5), d(2025, 1, 1)]) == [
+        (d(2024, 1, 1), d(2024, 4, 1)), (d(2024, 12, 1), d(2025, 2, 1))]
+    assert aggregates.month_ranges([]) == []
+    text = aggregates.with_months("SELECT 1 WHERE /*in_months*/x.day/*end*/", [d(2024, 5, 2)])
+    assert text == "SELECT 1 WHERE ((x.day >= DATE '2024-05-01' AND x.day < DATE '2024-06-01'))"
+    assert aggregates.with_months("WHERE /*in_months*/x/*end*/", None) == "WHERE true"

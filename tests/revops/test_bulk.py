@@ -153,3 +153,18 @@ def test_raw_copy_measurement_keeps_nothing(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '\\_stage\\_%%' AND relpersistence = 't'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_trusted_columns_skip_only_their_own_tenant_check(world):
+    foreign_line = world.b.objects["serviceline"].pk
+    with tenant_context(world.a.org):
+        with pytest.raises(ValueError, match="not loaded columns"):
+            bulk.copy_insert(Account, columns=ACCOUNT_COLUMNS, rows=[], trusted=("team_id",))
+        # A trusted column is the caller's promise (ids it just inserted or selected for the
+        # tenant); a column it does not name is still checked.
+        with pytest.raises(CrossTenantWrite, match="service_line_id"), transaction.atomic():
+            bulk.copy_insert(Account, columns=ACCOUNT_COLUMNS, trusted=("zip_code",),
+                             rows=[("X-9", "Borrowed line", "37203", "TN", foreign_line)])
+        own_line = world.a.objects["serviceline"].pk
+        assert bulk.copy_insert(Account, columns=ACCOUNT_COLUMNS, trusted=("service_line_id",),
+                                rows=[("X-9", "Own line", "37203", "TN", own_line)]) == 1
