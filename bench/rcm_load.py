@@ -19,6 +19,7 @@ functions. The organizations are deleted at the end unless --keep.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -73,7 +74,32 @@ ANALYZED = {"837": ("rcm_feeds_claim", "rcm_feeds_claimline"),
             "835": ("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")}
 
 
-def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bool) -> dict[str, Any]:
+class StatementTimer:
+    """Django execute wrapper: seconds per statement shape (first words), for ``--statements``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split())[:90]
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+            self.calls[key] = self.calls.get(key, 0) + 1
+
+    def report(self, top: int = 14) -> str:
+        rows = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]
+        total = sum(self.seconds.values())
+        lines = [f"  statements through Django: {total:.2f} s in {sum(self.calls.values()):,} calls"]
+        lines += [f"  {sec:7.2f} s {self.calls[key]:6,}x  {key}" for key, sec in rows]
+        return "\n".join(lines)
+
+
+def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bool,
+               statements: bool = False) -> dict[str, Any]:
     _setup()
     from django.db import connection, transaction
     from django.utils import timezone
@@ -94,11 +120,17 @@ def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bo
         wall, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        with transaction.atomic():
+        timer = StatementTimer()
+        with transaction.atomic(), connection.execute_wrapper(timer) if statements else contextlib.nullcontext():
             with path.open("rb") as stream:
                 received = file_receive(feed=feed, filename=path.name, stream=stream, source=FileSource.UPLOAD)
             run = IngestionRun.objects.create(file=received, status=RunStatus.QUEUED)
             run = ingestion_execute(run=run, refresh_aggregates=False)
+            if statements:  # the deferred constraint checks, timed here instead of inside COMMIT
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if statements:
+            result["statements"] = timer.report()
         if profiler:
             profiler.disable()
         result["wall"] = time.perf_counter() - wall
@@ -152,11 +184,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway organizations")
     parser.add_argument("--aggregates", action="store_true",
                         help="also time the KPI aggregate refresh a real run does after the load")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--statements", action="store_true",
+                        help="time each statement shape of the load (deferred constraint checks included)")
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, path, org_id, profile, aggregates = args.child
-        print(json.dumps(load_child(kind, Path(path), int(org_id), profile == "1", aggregates == "1"), default=str))
+        kind, path, org_id, profile, aggregates, statements = args.child
+        print(json.dumps(load_child(kind, Path(path), int(org_id), profile == "1", aggregates == "1",
+                                    statements == "1"), default=str))
         return
 
     _setup()
@@ -190,7 +225,7 @@ def main() -> None:
                 for kind in ("837", "835"):
                     path = files[kind]
                     run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
-                                "1" if args.aggregates else "0")
+                                "1" if args.aggregates else "0", "1" if args.statements else "0")
                     claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
                     assert claims == n, run["counts"]
                     rows = int(run["raw_rows"])
@@ -204,6 +239,8 @@ def main() -> None:
                     lines.append("     counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
                     if args.profile:
                         profiles.append(f"--- {kind} {n:,} claims ---\n{run['profile']}")
+                    if args.statements:
+                        profiles.append(f"--- {kind} {n:,} claims: statements ---\n{run['statements']}")
                     print(f"  loaded {kind} {n:,} claims in {run['wall']:.1f} s", flush=True)
             print(header)
             print("\n".join(lines))
