@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -195,15 +195,72 @@ class DenialViewSet(RcmReadViewSet):
         return Response(serializers.DenialSerializer(denial).data)
 
 
-@extend_schema_view(list=extend_schema(summary="List feeds"), retrieve=extend_schema(summary="Read a feed"))
-class FeedViewSet(RcmReadViewSet):
+FEED_WRITE_DESCRIPTION = (
+    "Saved through the same rules as the Feeds page (`rcm_feeds.services.feed_save`): the name is unique, "
+    "`inbox_dir` is a plain relative folder no other feed uses, `column_mapping` is for CSV kinds only and "
+    "names their fields (docs/rcm_ingestion.md lists them), a feed that received files keeps its kind. The "
+    "feed's polling schedule (celery beat) follows `crontab`, `inbox_dir` and `is_active`. A refused value is "
+    "a 400 naming the field."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List feeds"),
+    retrieve=extend_schema(summary="Read a feed"),
+    create=extend_schema(summary="Add a feed", description=FEED_WRITE_DESCRIPTION),
+    update=extend_schema(summary="Change a feed", description=FEED_WRITE_DESCRIPTION
+                         + " Settings left out keep their current value."),
+    partial_update=extend_schema(summary="Change some settings of a feed", description=FEED_WRITE_DESCRIPTION),
+    destroy=extend_schema(
+        summary="Delete a feed", responses={204: None, 400: OpenApiResponse(description="The feed received files.")},
+        description="Only a feed that never received a file: one that did keeps its files and runs, so the answer "
+                    "is a 400 and the feed stays; deactivate it (`is_active: false`) instead.",
+    ),
+)
+class FeedViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                  viewsets.ReadOnlyModelViewSet):
     """The organization's sources of files (835, 837, CSV, acknowledgments) and their schedules."""
 
-    queryset = Feed.objects.all()
+    access_resource = "rcm"
+    access_actions = {"poll": "change"}
+    queryset = Feed.objects.select_related("source_program")
     serializer_class = serializers.FeedSerializer
     filterset_class = FeedFilter
     search_fields = ["name"]
     ordering_fields = ["name", "id"]
+
+    def perform_create(self, serializer: serializers.FeedSerializer) -> None:
+        from .services.feeds import feed_save
+
+        serializer.instance = feed_save(**serializers.feed_settings(None, serializer.validated_data))
+
+    def perform_update(self, serializer: serializers.FeedSerializer) -> None:
+        from .services.feeds import feed_save
+
+        feed = serializer.instance
+        serializer.instance = feed_save(feed=feed, **serializers.feed_settings(feed, serializer.validated_data))
+
+    def perform_destroy(self, instance: Feed) -> None:
+        from .services.feeds import feed_delete
+
+        feed_delete(feed=instance)
+
+    @extend_schema(
+        summary="Poll a feed's inbox now", request=None, responses=serializers.FeedPollResultSerializer,
+        description="Receives the settled files of the feed's inbox folder at once, as its schedule would: each "
+                    "starts an ingestion run (loaded in the background; follow `runs[].job` at `/api/v1/jobs/{id}/`) "
+                    "and is moved to `processed/`. An inactive feed or one without an inbox receives nothing; "
+                    "`detail` says why.",
+    )
+    @action(detail=True, methods=["post"])
+    def poll(self, request: Request, pk: str) -> Response:
+        from .services.feeds import inbox_poll
+
+        feed = self.get_object()
+        runs = inbox_poll(feed=feed, user=_user(request))
+        runs = list(IngestionRun.objects.select_related("file").annotate(warning_count=Count("warnings"))
+                    .filter(pk__in=[run.pk for run in runs]).order_by("pk"))
+        return Response(serializers.FeedPollResultSerializer(serializers.feed_poll_result(feed, runs)).data)
 
 
 @extend_schema_view(list=extend_schema(summary="List ingestion runs"),

@@ -1,10 +1,13 @@
-"""API representations of RCM records, KPI rows and the write requests (denial status, file upload)."""
+"""API representations of RCM records, KPI rows and the write requests (feeds, denial status, file upload)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from revops.forms import _crontab_check
 from revops.models import Facility, Payer, Program
 
 from .kpis import GROUPS
@@ -75,11 +78,63 @@ class DenialWriteOffSerializer(serializers.Serializer):
 
 
 class FeedSerializer(serializers.ModelSerializer):
+    """A feed as read and as written (writes go through ``rcm_feeds.services.feed_save``)."""
+
+    column_mapping = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="CSV feeds only: our field name -> your column header (case-insensitive). A field left out is "
+                  "looked for under its own name. X12 feeds take none.",
+    )
+    source_program = serializers.PrimaryKeyRelatedField(
+        queryset=Program.objects.all(), required=False, allow_null=True,
+        help_text="Program every file comes from (a 42 CFR Part 2 program tags all its rows as Part 2 data).",
+    )
+
     class Meta:
         model = Feed
         fields = ["id", "name", "kind", "inbox_dir", "crontab", "column_mapping", "source_program",
                   "strict_validation", "is_active", "created_at"]
-        read_only_fields = fields
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "crontab": {"help_text": "When the inbox is polled: five cron fields, UTC (default every 15 minutes)."},
+            "inbox_dir": {"help_text": "Folder polled for new files: a plain relative name such as 'payer-835', "
+                                       "under RCM_INBOX_ROOT/<organization id>/. Empty: uploads only."},
+            "is_active": {"help_text": "An inactive feed is not polled and refuses uploads from the page."},
+        }
+        # The unique name is checked by feed_save (a 400 on `name`), not by a serializer validator.
+        validators: list[Any] = []
+
+    def validate_crontab(self, value: str) -> str:
+        expression = " ".join(value.split())
+        try:
+            _crontab_check(expression)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return expression
+
+
+FEED_SETTINGS = ("name", "kind", "inbox_dir", "crontab", "column_mapping", "source_program", "strict_validation",
+                 "is_active")
+
+
+def feed_settings(feed: Feed | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """``feed_save`` keywords: the feed's current settings (none for a new feed) overlaid with ``changes``."""
+    current = {name: getattr(feed, name) for name in FEED_SETTINGS} if feed is not None else {}
+    return {**current, **changes}
+
+
+def feed_poll_result(feed: Feed, runs: Sequence[IngestionRun]) -> dict[str, Any]:
+    """What polling ``feed``'s inbox did, in words for the page and the API alike."""
+    if runs:
+        names = ", ".join(f"{run.file.filename} (run {run.pk})" for run in runs)
+        detail = f"{len(runs)} file{'s' if len(runs) != 1 else ''} received from the inbox of {feed.name}: {names}."
+    elif not feed.is_active:
+        detail = f"{feed.name} is inactive: its inbox is not polled. Activate it first."
+    elif not feed.inbox_dir:
+        detail = f"{feed.name} has no inbox folder: its files arrive by upload or through the API."
+    else:
+        detail = f"No new files in the inbox of {feed.name}."
+    return {"feed": feed.pk, "received": len(runs), "runs": list(runs), "detail": detail}
 
 
 class IngestionRunSerializer(serializers.ModelSerializer):
@@ -102,6 +157,13 @@ class QuarantineItemSerializer(serializers.ModelSerializer):
         fields = ["id", "run", "file", "filename", "scope", "reason_code", "reason", "segment_number", "line_number",
                   "byte_offset", "raw", "status", "fixed_raw", "resolved_at", "created_at"]
         read_only_fields = fields
+
+
+class FeedPollResultSerializer(serializers.Serializer):
+    feed = serializers.IntegerField(help_text="Id of the feed polled.")
+    received = serializers.IntegerField(help_text="Files taken from the inbox (each moved to processed/).")
+    runs = IngestionRunSerializer(many=True, help_text="The runs started for them (duplicates settle at once).")
+    detail = serializers.CharField()
 
 
 class QuarantineFixSerializer(serializers.Serializer):

@@ -6,10 +6,11 @@ from tests.rcm_feeds.x12util import SAMPLES
 from typing import Any
 
 import pytest
+import yaml
 from django.urls import reverse
 
 from rcm_feeds import aggregates
-from rcm_feeds.models import Denial
+from rcm_feeds.models import Denial, Feed
 from revops.models import Role
 from revops.tenancy import tenant_context
 
@@ -147,3 +148,142 @@ def test_quarantine_discard_through_the_api(world: Any) -> None:
     assert response.status_code == 200 and response.json()["status"] == "discarded"
     assert world.b.api().post(reverse("api-rcm-quarantine-discard", kwargs={"pk": item.pk}), {},
                               format="json").status_code == 404
+
+
+# -- feeds: written through feed_save, polled on demand ------------------------------------------
+
+@pytest.fixture
+def inbox(settings: Any, tmp_path: Any) -> Any:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RCM_INBOX_ROOT = tmp_path / "inbox"
+    settings.RCM_INBOX_SETTLE_SECONDS = 0
+    return tmp_path / "inbox"
+
+
+def test_feed_create_update_and_schedule(world: Any, inbox: Any) -> None:
+    api = world.a.api(Role.BILLING_MANAGER)
+    body = {"name": "EHR claims", "kind": "csv_claims", "inbox_dir": "ehr", "crontab": "0 6 * * *",
+            "column_mapping": {"charge": "Billed", "patient_control_number": "Claim ID"},
+            "source_program": world.a.objects["program"].pk}
+    created = api.post(reverse("api-rcm-feed-list"), body, format="json")
+    assert created.status_code == 201, created.content
+    feed = created.json()
+    assert feed["column_mapping"] == body["column_mapping"] and feed["is_active"] is True
+    assert feed["crontab"] == "0 6 * * *" and feed["source_program"] == world.a.objects["program"].pk
+    url = reverse("api-rcm-feed-detail", kwargs={"pk": feed["id"]})
+    patched = api.patch(url, {"is_active": False}, format="json")
+    assert patched.status_code == 200 and patched.json()["is_active"] is False
+    assert patched.json()["column_mapping"] == body["column_mapping"]  # untouched settings stay
+    with tenant_context(world.a.org):
+        saved = Feed.objects.select_related("schedule").get(pk=feed["id"])
+        assert not saved.schedule.enabled and saved.schedule.kwargs == {"feed_id": feed["id"]}
+    replaced = api.put(url, {"name": "EHR claims v2", "kind": "csv_claims", "column_mapping": {}}, format="json")
+    assert replaced.status_code == 200, replaced.content
+    assert replaced.json()["name"] == "EHR claims v2" and replaced.json()["column_mapping"] == {}
+    assert replaced.json()["inbox_dir"] == "ehr"
+
+
+def test_feed_validation_errors_are_400s_by_field(world: Any, inbox: Any) -> None:
+    api = world.a.api()
+    url = reverse("api-rcm-feed-list")
+    taken = world.a.objects["feed"].name
+    cases = [
+        ({"name": taken, "kind": "x12_835"}, "name", "Another feed has this name."),
+        ({"name": "Remits", "kind": "x12_835", "column_mapping": {"charge": "Amount"}}, "column_mapping",
+         "Only CSV feeds have a column mapping."),
+        ({"name": "Costs", "kind": "csv_costs", "column_mapping": {"amount": "A", "category": "a"}},
+         "column_mapping", "two fields are mapped to the same column header"),
+        ({"name": "Costs", "kind": "csv_costs", "column_mapping": {"dollars": "A"}}, "column_mapping",
+         "'dollars' is not a field of this feed"),
+        ({"name": "Remits", "kind": "x12_835", "inbox_dir": "../other-org"}, "inbox_dir", "plain relative folder"),
+        ({"name": "Remits", "kind": "x12_835", "crontab": "hourly"}, "crontab", "Use five fields"),
+        ({"name": "Remits", "kind": "x12_836"}, "kind", "not a valid choice"),
+        ({"name": "Remits", "kind": "x12_835", "source_program": world.b.objects["program"].pk}, "source_program",
+         "does not exist"),
+    ]
+    for body, field, message in cases:
+        response = api.post(url, body, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert message in " ".join(map(str, response.json()[field])), (body, response.json())
+    with tenant_context(world.a.org):
+        assert not Feed.objects.filter(name__in=["Remits", "Costs"]).exists()
+    # A feed that received files keeps its kind.
+    response = api.patch(reverse("api-rcm-feed-detail", kwargs={"pk": world.a.objects["feed"].pk}),
+                         {"kind": "x12_837"}, format="json")
+    assert response.status_code == 400 and "cannot change its kind" in str(response.json()["kind"])
+
+
+def test_feed_delete_refused_while_it_has_files(world: Any, inbox: Any) -> None:
+    api = world.a.api(Role.ADMIN)
+    feed = world.a.objects["feed"]
+    response = api.delete(reverse("api-rcm-feed-detail", kwargs={"pk": feed.pk}))
+    assert response.status_code == 400
+    assert "deactivate it instead" in str(response.json())
+    with tenant_context(world.a.org):
+        assert Feed.objects.filter(pk=feed.pk).exists()
+    new = api.post(reverse("api-rcm-feed-list"), {"name": "Spare", "kind": "x12_999"}, format="json").json()
+    assert api.delete(reverse("api-rcm-feed-detail", kwargs={"pk": new["id"]})).status_code == 204
+    with tenant_context(world.a.org):
+        assert not Feed.objects.filter(pk=new["id"]).exists()
+
+
+def test_feed_poll_receives_inbox_files(world: Any, inbox: Any) -> None:
+    api = world.a.api()
+    feed = api.post(reverse("api-rcm-feed-list"), {"name": "Payer 835", "kind": "x12_835", "inbox_dir": "p835"},
+                    format="json").json()
+    folder = inbox / str(world.a.org.pk) / "p835"
+    (folder / "remit.835").write_bytes(open(SAMPLE_835, "rb").read())
+    (folder / "half.835.part").write_bytes(b"ISA")  # still being written: left alone
+    url = reverse("api-rcm-feed-poll", kwargs={"pk": feed["id"]})
+    response = api.post(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["feed"] == feed["id"] and body["received"] == 1
+    assert [(r["filename"], r["status"]) for r in body["runs"]] == [("remit.835", "queued")]
+    assert body["runs"][0]["job"] and "remit.835" in body["detail"]
+    assert (folder / "processed" / "remit.835").exists() and (folder / "half.835.part").exists()
+    again = api.post(url).json()
+    assert again["received"] == 0 and again["detail"] == "No new files in the inbox of Payer 835."
+    no_inbox = api.post(reverse("api-rcm-feed-poll", kwargs={"pk": world.a.objects["feed"].pk})).json()
+    assert no_inbox["received"] == 0 and "has no inbox folder" in no_inbox["detail"]
+
+
+def test_feed_writes_follow_the_matrix_and_stay_in_the_tenant(world: Any, inbox: Any) -> None:
+    feed = world.a.objects["feed"]
+    detail = reverse("api-rcm-feed-detail", kwargs={"pk": feed.pk})
+    poll = reverse("api-rcm-feed-poll", kwargs={"pk": feed.pk})
+    executive = world.a.api(Role.EXECUTIVE)
+    assert executive.get(detail).status_code == 200
+    assert executive.patch(detail, {"is_active": False}, format="json").status_code == 403
+    assert executive.post(poll).status_code == 403
+    assert executive.post(reverse("api-rcm-feed-list"), {"name": "X", "kind": "x12_835"},
+                          format="json").status_code == 403
+    assert world.a.api(Role.REP).get(detail).status_code == 403
+    # Integrators (API keys) may change RCM data, feeds included.
+    created = world.a.api().post(reverse("api-rcm-feed-list"), {"name": "From the CRM", "kind": "x12_837"},
+                                 format="json")
+    assert created.status_code == 201
+    other = world.b.api()
+    assert other.patch(detail, {"name": "taken over"}, format="json").status_code == 404
+    assert other.post(poll).status_code == 404
+    assert other.delete(detail).status_code == 404
+    with tenant_context(world.a.org):
+        assert Feed.objects.get(pk=feed.pk).name == feed.name and Feed.objects.get(pk=feed.pk).is_active
+
+
+def test_feed_writes_are_in_the_openapi_schema(tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    path = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    schema = yaml.safe_load(path.read_text())
+    feeds, feed = schema["paths"]["/api/v1/rcm/feeds/"], schema["paths"]["/api/v1/rcm/feeds/{id}/"]
+    assert {"get", "post"} <= set(feeds) and {"get", "put", "patch", "delete"} <= set(feed)
+    assert "feed_save" in feeds["post"]["description"]
+    assert "400" in feed["delete"]["responses"] and "204" in feed["delete"]["responses"]
+    poll = schema["paths"]["/api/v1/rcm/feeds/{id}/poll/"]["post"]
+    assert poll["summary"] == "Poll a feed's inbox now" and "requestBody" not in poll
+    result = poll["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][result]["properties"]) == {"feed", "received", "runs", "detail"}
+    writable = schema["components"]["schemas"]["FeedRequest"]["properties"]
+    assert {"name", "kind", "inbox_dir", "crontab", "column_mapping", "source_program", "is_active"} <= set(writable)

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from tests.rcm_feeds.x12util import SAMPLES
 
+import csv
+import datetime as dt
+import io
+import json
 import re
 from typing import Any
 
@@ -107,6 +111,7 @@ def test_new_organization_sees_how_to_add_a_feed(db: Any) -> None:
     session.save()
     html = client.get(reverse("billing_dashboard")).content.decode()
     assert "No billing data yet" in html and "add" in html.lower() and "/api/v1/rcm/files/" in html
+    assert f'<a href="{reverse("billing_feeds")}">Billing › Feeds</a>' in html  # where feeds are added
 
 
 def test_runs_fragment_lists_runs_and_quarantine(world: Any) -> None:
@@ -141,3 +146,114 @@ def test_upload_page_receives_a_file(world: Any) -> None:
         response = client.post(reverse("billing_upload"), {"feed": world.a.objects["feed"].pk, "file": fh})
     assert response.status_code == 302
     assert world.a.client(Role.EXECUTIVE).get(reverse("billing_upload")).status_code == 403
+
+
+# -- one KPI's trend (the fragment a tile's "Trend" control loads) ------------------------------
+
+def _figure(html: str) -> dict[str, Any]:
+    match = re.search(r'<script id="fig-kpi-trend" type="application/json">(.*?)</script>', html, re.S)
+    assert match, "no trend figure in the answer"
+    return json.loads(match.group(1))
+
+
+def _lines(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Trace name -> {month: y} of a trend figure."""
+    return {t["name"]: dict(zip(t["x"], t["y"])) for t in figure["data"]}
+
+
+def test_tiles_open_their_trend_with_htmx_or_as_a_page(world: Any, hand: dict[str, Any]) -> None:
+    html = world.a.client(Role.BILLING_MANAGER).get(reverse("billing_dashboard") + "?" + PERIOD).content.decode()
+    trend_url = reverse("billing_kpi_trend", kwargs={"kpi": "net_collection_rate"})
+    link = re.search(rf'<a class="trend-link" href="{trend_url}\?([^"]*)"\s+hx-get="{trend_url}\?[^"]*"\s+'
+                     r'hx-target="#kpi-trend"', html)
+    assert link and "start=2026-01" in link.group(1)  # the dashboard's filters travel with it
+    assert '<div id="kpi-trend" aria-live="polite"></div>' in html
+
+
+def test_trend_fragment_draws_the_kpi_by_month_with_its_benchmark(world: Any, hand: dict[str, Any]) -> None:
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "net_collection_rate"}) + "?" + PERIOD
+    response = world.a.client(Role.BILLING_MANAGER).get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="kpi-trend"') and "<html" not in html
+    figure = _figure(html)
+    lines = _lines(figure)
+    # tests/rcm_feeds/test_kpis.py works these out: Feb 1400 / 3500, Mar 2250 / 2250; no remittance in Jan.
+    assert lines["Net collection rate"] == {"2026-01-01": None, "2026-02-01": "40.00", "2026-03-01": "100.00"}
+    benchmark = next(t for t in figure["data"] if t["name"].startswith("Benchmark"))
+    assert benchmark["name"] == "Benchmark (>= 95%)" and benchmark["line"]["dash"] == "dash"
+    assert set(benchmark["y"]) == {"95"} and benchmark["x"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert figure["layout"]["yaxis"]["ticksuffix"] == "%"
+    # The table under the chart: value, change from the month before, numerator, denominator.
+    row = re.search(r"<th scope=\"row\" class=\"nowrap\">Mar 2026</th>(.*?)</tr>", html, re.S).group(1)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["100.00%", "+60.00", "2250.00", "2250.00"]
+
+
+def test_trend_breaks_down_by_payer_and_payer_class(world: Any, hand: dict[str, Any]) -> None:
+    client = world.a.client(Role.EXECUTIVE)
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "net_collection_rate"})
+    html = client.get(url + f"?{PERIOD}&by=payer", HTTP_HX_REQUEST="true").content.decode()
+    lines = _lines(_figure(html))
+    commercial, medicaid = hand["p1"].name, hand["p2"].name
+    assert set(lines) == {commercial, medicaid, "Benchmark (>= 95%)"}
+    assert lines[commercial]["2026-02-01"] == "100.00" and lines[medicaid]["2026-02-01"] == "8.70"
+    assert '<option value="payer" selected>' in html
+    classes = _lines(_figure(client.get(url + f"?{PERIOD}&by=payer_class", HTTP_HX_REQUEST="true")
+                             .content.decode()))
+    # The cost entry's "unknown" payer class has no collections at all: no line for it.
+    assert classes["commercial"]["2026-02-01"] == "100.00" and classes["medicaid"]["2026-02-01"] == "8.70"
+    assert "unknown" not in classes
+
+
+def test_trend_draws_the_largest_groups_and_exports_them_all(world: Any, hand: dict[str, Any]) -> None:
+    from revops.models import Payer
+
+    with tenant_context(world.a.org):
+        f837 = fx.received_file("x12_837")
+        for i in range(9):  # nine small payers, one claim each, all smaller than p1 and p2
+            payer = Payer.objects.create(name=f"Small plan {i}", payer_class="commercial")
+            fx.claim(file=f837, charge="10", submitted_on=dt.date(2026, 1, 3), payer=payer)
+        aggregates.aggregates_refresh()
+    client = world.a.client(Role.ADMIN)
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "clean_claim_rate"}) + f"?{PERIOD}&by=payer"
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    drawn = set(_lines(_figure(html))) - {"Benchmark (>= 95%)"}
+    assert len(drawn) == 8 and {hand["p1"].name, hand["p2"].name} <= drawn  # 3 and 2 claims: the largest
+    assert "3 more are in the CSV export" in html
+    body = client.get(url + "&format=csv").content.decode()
+    assert {r["group"] for r in csv.DictReader(io.StringIO(body.lstrip("\ufeff")))} >= {f"Small plan {i}" for i in range(9)}
+    assert f"2026-01-01,{hand['p2'].name},100.00,2,2," in body  # C3 and C4 were both clean
+
+
+def test_trend_export_and_page_of_its_own(world: Any, hand: dict[str, Any]) -> None:
+    client = world.a.client(Role.BILLING_MANAGER)
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "clean_claim_rate"}) + "?" + PERIOD
+    body = client.get(url + "&format=csv").content.decode()
+    assert "month,group,value,numerator,denominator,change" in body
+    assert "2026-01-01,Clean claim rate,60.00,3,5," in body and "2026-02-01,Clean claim rate,100.00,1,1,40.00" in body
+    page = client.get(url).content.decode()
+    assert "<html" in page and 'src="/static/plotly/plotly.min.' in page and 'data-figure="fig-kpi-trend"' in page
+
+
+def test_trend_without_reference_or_values(world: Any, hand: dict[str, Any]) -> None:
+    client = world.a.client(Role.BILLING_MANAGER)
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "gross_collection_rate"}) + "?" + PERIOD
+    figure = _figure(client.get(url, HTTP_HX_REQUEST="true").content.decode())
+    assert [t["name"] for t in figure["data"]] == ["Gross collection rate"]  # no published benchmark
+    empty = client.get(reverse("billing_kpi_trend", kwargs={"kpi": "cost_to_collect"}) + f"?{PERIOD}&by=payer",
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert "No values in the period" in empty and "Costs are kept by facility only" in empty
+
+
+def test_trend_of_an_unknown_kpi_is_404_and_roles_follow_the_dashboard(world: Any, hand: dict[str, Any]) -> None:
+    assert world.a.client(Role.ADMIN).get(reverse("billing_kpi_trend", kwargs={"kpi": "happiness"})).status_code == 404
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "days_to_pay"}) + "?" + PERIOD
+    assert world.a.client(Role.EXECUTIVE).get(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert world.a.client(Role.REP).get(url, HTTP_HX_REQUEST="true").status_code == 403
+    assert world.a.client(Role.INTEGRATOR).get(url).status_code == 403
+
+
+def test_trend_shows_only_the_organizations_own_numbers(world: Any, hand: dict[str, Any]) -> None:
+    url = reverse("billing_kpi_trend", kwargs={"kpi": "net_collection_rate"}) + "?" + PERIOD
+    html = world.b.client(Role.BILLING_MANAGER).get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "No values in the period" in html and "fig-kpi-trend" not in html

@@ -1,28 +1,26 @@
-"""The billing dashboard (resource ``billing_dashboard``): KPI tiles, denials, A/R, days to pay, ingestion."""
+"""The billing dashboard (resource ``billing_dashboard``): KPI tiles and trends, denials, A/R, days to pay, runs."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
-from revops.access import CHANGE, require_access
+from revops.access import require_access
 from revops.exports import Column, export_response
 from revops.jobs import job_live_progress
-from revops.models import Payer, Program
+from revops.models import Facility, Payer, Program
 from revops.tenancy import require_tenant_id
 
-from . import kpis
-from .models import Denial, DenialCategory, Feed, IngestionRun, QuarantineItem, QuarantineStatus
+from .. import kpis
+from ..models import Denial, DenialCategory, Feed, IngestionRun, QuarantineItem, QuarantineStatus
 
 DASHBOARD = "rcm_feeds/dashboard.html"
 SPARK_W, SPARK_H = 120, 32
@@ -92,9 +90,15 @@ def _sparkline(values: list[Decimal | None], reference: Decimal | None) -> dict[
     }
 
 
+def period_months(f: kpis.KpiFilters) -> list[dt.date]:
+    """First days of every month of the period, in order."""
+    count = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+    return [kpis.add_months(f.start, i) for i in range(count)]
+
+
 def kpi_tiles(f: kpis.KpiFilters) -> list[dict[str, Any]]:
     rows = kpis.kpi_series(f)
-    months = [kpis.add_months(f.start, i) for i in range((f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1)]
+    months = period_months(f)
     by_month = {r.month: r for r in rows}
     tiles = []
     for d in kpis.KPIS:
@@ -152,6 +156,69 @@ def days_to_pay_figure(rows: list[dict[str, Any]]) -> str:
          "annotations": [{"xref": "paper", "x": 1, "y": ref, "text": f"{ref} days (Medicaid prompt pay)",
                           "showarrow": False, "yanchor": "bottom", "xanchor": "right"}]},
     )
+
+
+# -- one KPI's trend (the fragment a tile's "Trend" control loads) -------------------------------
+
+TREND_BREAKDOWNS: dict[str, str] = {"payer": "Payer", "payer_class": "Payer class", "program": "Program",
+                                    "facility": "Facility"}
+TREND_TOP = 8  # lines drawn at most; the CSV export has every group
+_GROUP_MODELS: dict[str, tuple[Any, str]] = {"payer": (Payer, "No payer"), "program": (Program, "No program"),
+                                             "facility": (Facility, "No facility")}
+
+
+@dataclass
+class TrendLine:
+    group: str | None  # the kpi_series group value (an id as text, a payer class) or None overall
+    label: str
+    values: list[kpis.KpiValue | None]  # one per month of the period
+    weight: Decimal  # the KPI's denominator summed over the period: which groups are drawn
+
+
+def _group_labels(by: str, groups: list[str | None]) -> dict[str | None, str]:
+    if by not in _GROUP_MODELS:
+        return {g: g or "unknown" for g in groups}  # payer classes are their own labels
+    model, nothing = _GROUP_MODELS[by]
+    names = dict(model.objects.filter(pk__in=[int(g) for g in groups if g]).values_list("pk", "name"))
+    return {g: names.get(int(g), f"#{g}") if g else nothing for g in groups}
+
+
+def kpi_trend(f: kpis.KpiFilters, definition: kpis.KpiDefinition, by: str | None) -> dict[str, Any]:
+    """One KPI by month over the period, overall or one line per ``by`` group (the largest by volume)."""
+    months = period_months(f)
+    per_group: dict[str | None, dict[dt.date, kpis.KpiValue]] = {}
+    for row in kpis.kpi_series(f, group_by=by):
+        value = row.values.get(definition.key)
+        if value is not None:
+            per_group.setdefault(row.group, {})[row.month] = value
+    labels = _group_labels(by, list(per_group)) if by else {None: definition.name}
+    lines = [
+        TrendLine(group=g, label=labels[g], values=[by_month.get(m) for m in months],
+                  weight=sum((abs(v.denominator) for v in by_month.values() if v.denominator is not None), Decimal(0)))
+        for g, by_month in per_group.items() if any(v.value is not None for v in by_month.values())
+    ]
+    lines.sort(key=lambda line: (-line.weight, line.label))
+    return {"months": months, "lines": lines[:TREND_TOP], "all_lines": lines, "hidden": max(len(lines) - TREND_TOP, 0)}
+
+
+def kpi_trend_figure(definition: kpis.KpiDefinition, months: list[dt.date], lines: list[TrendLine]) -> str:
+    x = [m.isoformat() for m in months]
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines+markers", "name": line.label, "x": x,
+         "y": [v.value if v is not None else None for v in line.values]}
+        for line in lines
+    ]
+    if definition.reference is not None:
+        data.append({"type": "scatter", "mode": "lines", "name": f"Benchmark ({definition.benchmark})", "x": x,
+                     "y": [definition.reference] * len(x), "line": {"dash": "dash", "color": "#c0392b", "width": 1.5},
+                     "hoverinfo": "y+name"})
+    percent = definition.unit == "percent"
+    return _figure(data, {
+        "xaxis": {"type": "date", "tickformat": "%b %Y", "dtick": "M1" if len(x) <= 12 else "M3"},
+        "yaxis": {"title": {"text": "Percent" if percent else "Days"}, "ticksuffix": "%" if percent else "",
+                  "rangemode": "tozero"},
+        "hovermode": "x unified", "showlegend": True,
+    })
 
 
 def _has_data() -> bool:
@@ -239,6 +306,40 @@ def denial_claims(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@require_access("billing_dashboard")
+def kpi_trend_fragment(request: HttpRequest, kpi: str) -> HttpResponse:
+    """One KPI by month with its benchmark line, overall or by payer/payer class/program/facility.
+
+    An htmx request gets the fragment the dashboard swaps in under the tiles; a plain request a page
+    of its own; ``?format=csv`` the table (every group, not only the ones drawn).
+    """
+    definition = kpis.KPI_BY_KEY.get(kpi)
+    if definition is None:
+        raise Http404("No such KPI.")
+    f = dashboard_filters(request)
+    by = request.GET.get("by") if request.GET.get("by") in TREND_BREAKDOWNS else None
+    trend = kpi_trend(f, definition, by)
+    if request.GET.get("format") == "csv":
+        rows = [{"month": m, "group": line.label, "value": v.value if v else None,
+                 "numerator": v.numerator if v else None, "denominator": v.denominator if v else None,
+                 "change": v.change if v else None}
+                for line in trend["all_lines"] for m, v in zip(trend["months"], line.values)]
+        columns = [Column(h, h) for h in ("month", "group", "value", "numerator", "denominator", "change")]
+        stem = f"{definition.name} by month" + (f" by {TREND_BREAKDOWNS[by].lower()}" if by else "")
+        return export_response(rows=rows, columns=columns, stem=stem, fmt="csv")
+    query = request.GET.copy()
+    query.pop("format", None)
+    lines = trend["lines"]
+    context = {
+        **trend, "definition": definition, "filters": f, "by": by, "by_label": TREND_BREAKDOWNS.get(by or "", ""),
+        "breakdowns": TREND_BREAKDOWNS.items(), "query": query.urlencode(),
+        "table": [{"month": m, "cells": [line.values[i] for line in lines]} for i, m in enumerate(trend["months"])],
+        "figure": kpi_trend_figure(definition, trend["months"], lines) if lines else None,
+    }
+    template = "rcm_feeds/kpi_trend.html" if getattr(request, "htmx", False) else "rcm_feeds/kpi_trend_page.html"
+    return render(request, template, context)
+
+
 EXPORTS: dict[str, str] = {
     "kpis": "KPIs by month", "payer_mix": "Payer mix", "pareto_category": "Denials by category",
     "pareto_carc": "Denials by CARC", "ar_aging": "A/R aging by payer", "days_to_pay": "Days to pay by payer",
@@ -294,83 +395,3 @@ def export(request: HttpRequest) -> HttpResponse:
                    Column("reason_code", "reason_code"), Column("reason", "reason"),
                    Column("segment", "segment_number"), Column("line", "line_number")]
     return export_response(rows=rows, columns=columns, stem=EXPORTS[table], fmt="csv")
-
-
-# -- changes: upload, quarantine (resource ``rcm``, change) --------------------------------------
-
-def _open_items() -> QuerySet[QuarantineItem]:
-    return QuarantineItem.objects.select_related("file__feed", "run")
-
-
-@require_access("rcm", CHANGE)
-def upload(request: HttpRequest) -> HttpResponse:
-    """Upload a file to a feed: stored once, then loaded by a background run (progress on the dashboard)."""
-    from .services.runs import ingestion_submit
-
-    feeds = Feed.objects.filter(is_active=True).order_by("name")
-    error = ""
-    if request.method == "POST":
-        feed = feeds.filter(pk=request.POST.get("feed") or 0).first() if (request.POST.get("feed") or "").isdigit() else None
-        upload_file = request.FILES.get("file")
-        if feed is None:
-            error = "Choose the feed the file belongs to."
-        elif upload_file is None:
-            error = "Choose a file to upload."
-        else:
-            try:
-                run = ingestion_submit(feed=feed, filename=upload_file.name, stream=upload_file, source="upload",
-                                       user=request.user)
-            except ValidationError as exc:
-                error = " ".join(exc.messages)
-            else:
-                if run.status == "duplicate":
-                    messages.info(request, run.message)
-                else:
-                    messages.success(request, f"{upload_file.name} received; run {run.pk} is loading it.")
-                return redirect(reverse("billing_dashboard") + "#runs")
-    return render(request, "rcm_feeds/upload.html", {"feeds": feeds, "error": error},
-                  status=400 if error else 200)
-
-
-@require_access("rcm", CHANGE, model=QuarantineItem)
-def quarantine_fix(request: HttpRequest, pk: int) -> HttpResponse:
-    """Correct a quarantined CSV row (or a whole file's text) and load it again."""
-    from .services.quarantine import quarantine_fix as fix
-
-    item = get_object_or_404(_open_items(), pk=pk)
-    error = ""
-    if request.method == "POST":
-        fixed = request.POST.get("fixed_raw", "")
-        if item.status != QuarantineStatus.OPEN:
-            error = "This item is already closed."
-        elif not fixed.strip():
-            error = "Enter the corrected row."
-        else:
-            try:
-                run = fix(item=item, fixed_raw=fixed, user=request.user)
-            except ValidationError as exc:
-                error = " ".join(exc.messages)
-            else:
-                messages.success(request, f"Quarantine item {item.pk} fixed; run {run.pk}: {run.get_status_display()}.")
-                return redirect(reverse("billing_dashboard") + "#runs")
-    return render(request, "rcm_feeds/quarantine_item.html", {"item": item, "error": error, "mode": "fix"},
-                  status=400 if error else 200)
-
-
-@require_access("rcm", CHANGE, model=QuarantineItem)
-def quarantine_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    """Close a quarantined item without loading anything."""
-    from .services.quarantine import quarantine_discard as discard
-
-    item = get_object_or_404(_open_items(), pk=pk)
-    error = ""
-    if request.method == "POST":
-        try:
-            discard(item=item, user=request.user, note=request.POST.get("note", ""))
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, f"Quarantine item {item.pk} discarded.")
-            return redirect(reverse("billing_dashboard") + "#runs")
-    return render(request, "rcm_feeds/quarantine_item.html", {"item": item, "error": error, "mode": "discard"},
-                  status=400 if error else 200)
