@@ -50,6 +50,9 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "rcm": {VIEW: frozenset({A, E, B, I}), CHANGE: frozenset({A, B, I})},
     # The billing dashboard: billing leadership works it, executives read it.
     "billing_dashboard": {VIEW: frozenset({A, B, E})},
+    # Territory plans: analysts design them (integrators sync rules and assignments), executives
+    # and admins approve and activate them, reps see the map of their organization's plans.
+    "territories": {VIEW: frozenset({A, E, R, P, I}), CHANGE: frozenset({A, R, I}), APPROVE: frozenset({A, E})},
 }
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
@@ -65,6 +68,8 @@ RESOURCE_DESCRIPTIONS: dict[str, str] = {
     "rcm": "RCM records: claims, remittances, adjustments, denials (status updates), feeds, ingestion runs, "
            "quarantine, file uploads, KPIs (API under /api/v1/rcm/)",
     "billing_dashboard": "The billing dashboard (/billing/): KPIs, denials, A/R, days to pay, ingestion runs",
+    "territories": "Territory plans, hierarchy, assignment rules, coverage, potential, balancing runs, plan diffs "
+                   "(pages under /territories/, API under /api/v1/territories/); approve = approve and activate a plan",
 }
 
 
