@@ -2,10 +2,13 @@
 from django.urls import include, path
 
 from rcm_feeds import urls as rcm_urls
+from territories import urls as territory_urls
 
 urlpatterns = [
     path("api/v1/rcm/", include(rcm_urls.api_urlpatterns)),
     path("billing/", include(rcm_urls.page_urlpatterns)),
+    path("api/v1/territories/", include(territory_urls.api_urlpatterns)),
+    path("territories/", include(territory_urls.page_urlpatterns)),
     path("api/v1/", include("revops.api.urls")),
     path("", include("revops.views.urls")),
 ]

@@ -71,9 +71,11 @@ def plan_create(*, name: str, effective_from: dt.date, effective_to: dt.date | N
         raise ValidationError({"effective_to": "The end must be after the start."})
     if potential_basis not in PotentialBasis.values:
         raise ValidationError({"potential_basis": f"Unknown potential basis {potential_basis!r}."})
-    return TerritoryPlan.objects.create(
+    plan = TerritoryPlan.objects.create(
         name=name, effective_from=effective_from, effective_to=effective_to, potential_basis=potential_basis,
         holdout_days=holdout_days, description=description, created_by=user if getattr(user, "pk", None) else None)
+    plan_assign(plan=plan)  # a new plan's accounts are all in the unassigned bucket, visibly
+    return plan
 
 
 @transaction.atomic
@@ -319,6 +321,59 @@ def territory_split(*, territory: Territory, code: str, name: str, rules: list[A
     plan_assign(plan=territory.plan)
     return new
 
+
+
+_COLOR = re.compile(r"^(#[0-9a-fA-F]{6})?$")
+
+
+@transaction.atomic
+def territory_update(*, territory: Territory, **fields: Any) -> Territory:
+    """Rename, recode, recolour or re-parent a territory of an editable plan."""
+    plan = territory.plan
+    _editable(plan)
+    unknown = set(fields) - {"code", "name", "parent", "level", "color"}
+    if unknown:
+        raise ValidationError(f"Fields {sorted(unknown)} cannot be changed here.")
+    if "code" in fields:
+        code = (fields["code"] or "").strip()
+        if not _CODE.match(code):
+            raise ValidationError({"code": "Use letters, digits, '.', '_' or '-' (up to 40), e.g. 'W-03'."})
+        if Territory.objects.filter(plan=plan, code__iexact=code).exclude(pk=territory.pk).exists():
+            raise ValidationError({"code": f"The plan already has a territory {code}."})
+        territory.code = code
+    if "parent" in fields:
+        parent = fields["parent"]
+        node = parent
+        while node is not None:
+            if node.pk == territory.pk:
+                raise ValidationError({"parent": "A territory cannot sit under itself or one of its descendants."})
+            node = node.parent
+        if parent is not None and parent.plan_id != plan.pk:
+            raise ValidationError({"parent": "The parent belongs to another plan."})
+        territory.parent = parent
+    for key in ("name", "level"):
+        if key in fields:
+            setattr(territory, key, (fields[key] or "").strip() or getattr(territory, key))
+    if "color" in fields:
+        color = (fields["color"] or "").strip()
+        if not _COLOR.match(color):
+            raise ValidationError({"color": "A colour reads #rrggbb, e.g. #2563eb."})
+        territory.color = color or territory.color
+    territory.save()
+    _touched(plan)
+    return territory
+
+
+@transaction.atomic
+def territory_delete(*, territory: Territory) -> None:
+    """Delete a territory without sub-territories; its rules and coverage go, its accounts fall unassigned."""
+    plan = territory.plan
+    _editable(plan)
+    if Territory.objects.filter(parent=territory).exists():
+        raise ValidationError("The territory has sub-territories: merge or delete them first.")
+    territory.delete()
+    plan_assign(plan=plan)
+    _touched(plan)
 
 # -- rules -----------------------------------------------------------------------------------------
 

@@ -133,16 +133,37 @@ def _spare_api_key() -> Any:
     return api_key_create(name="sweep spare key")[0]
 
 
-# Objects the sweep must not take from the world as they are: revoking the world's API key
-# would sign the integrator out half-way through the role checks.
-SWEEP_OBJECTS = {"apikey": _spare_api_key}
+def _territory_plan(tenant: Any, name: str) -> Any:
+    """A draft plan with a region, two leaves, a rule and a to-be-hired rep (the world has no plans);
+    made once per organization, its rows kept as the sweep's objects of those models."""
+    import datetime as dt
+
+    from territories import services as territory_services
+
+    plan = territory_services.plan_create(name="Sweep plan", effective_from=dt.date(2025, 1, 1))
+    region = territory_services.territory_create(plan=plan, code="R1", name="Region", level="region")
+    t1 = territory_services.territory_create(plan=plan, code="T1", name="First", parent=region)
+    t2 = territory_services.territory_create(plan=plan, code="T2", name="Second", parent=region)
+    rule = territory_services.rule_save(plan=plan, territory=t1, kind="zip", value="37203")
+    coverage = territory_services.coverage_assign(territory=t1, placeholder="To be hired: sweep rep")
+    made = {"territoryplan": plan, "territory": t2, "assignmentrule": rule, "coverage": coverage}
+    tenant.objects.update({f"sweep:{k}": v for k, v in made.items()})
+    return made[name]
+
+
+# Objects the sweep must not take from the world as they are (revoking the world's API key
+# would sign the integrator out half-way through the role checks), or that the world lacks.
+SWEEP_OBJECTS = {
+    "apikey": lambda tenant, name: _spare_api_key(),
+    **{model: _territory_plan for model in ("territoryplan", "territory", "assignmentrule", "coverage")},
+}
 
 
 def world_object(tenant: Any, model: type) -> Any:
     name = model._meta.model_name
     if name in SWEEP_OBJECTS and f"sweep:{name}" not in tenant.objects:
         with tenant_context(tenant.org):
-            tenant.objects[f"sweep:{name}"] = SWEEP_OBJECTS[name]()
+            tenant.objects[f"sweep:{name}"] = SWEEP_OBJECTS[name](tenant, name)
     with tenant_context(tenant.org):
         obj = tenant.objects.get(f"sweep:{name}") or tenant.objects.get(name)
         if obj is None:
@@ -323,3 +344,8 @@ def test_the_sweep_sees_the_pages_the_admin_and_the_api() -> None:
     # Routes added with the Feeds page and the KPI trend (a URL naming no tenant row: FIXED_KWARGS).
     assert {"billing_feeds", "billing_feed_new", "billing_feed_edit", "billing_feed_poll", "billing_feed_active",
             "billing_feed_delete", "billing_kpi_trend", "api-rcm-feed-poll"} <= names
+    # Territory design: the pages, their htmx edits and the API, approve/activate included.
+    assert {"territories_plans", "territories_plan", "territories_plan_move", "territories_plan_approve",
+            "territories_plan_activate", "territories_plan_diff", "territories_ownership", "territories_rule_edit",
+            "api-territories-plan-approve", "api-territories-plan-activate", "api-territories-rule-bulk",
+            "api-territories-assignment-list", "api-territories-territory-merge"} <= names

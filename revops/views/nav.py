@@ -23,6 +23,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Home", "home", "home", section=("home",)),
     NavItem("Reference data", "admin:index", "reference", section=("admin:",)),
     NavItem("Import", "import_upload", "reference", CHANGE, section=("import_",)),
+    NavItem("Territories", "territories_plans", "territories", section=("territories_",)),
     NavItem("Billing", "billing_dashboard", "billing_dashboard", section=("billing_",)),
     NavItem("Jobs", "jobs", "jobs", section=("job",)),
     NavItem("Audit log", "audit_log", "audit", section=("audit_",)),
