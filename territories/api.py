@@ -79,7 +79,7 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     access_resource = RESOURCE
     access_actions = {"approve": APPROVE, "activate": APPROVE, "propose": CHANGE, "return_to_draft": CHANGE,
-                      "copy": CHANGE}
+                      "copy": CHANGE}  # balance_runs: GET views, POST changes (by method)
     queryset = plans_annotated().select_related("based_on")
     serializer_class = serializers.PlanSerializer
     filterset_fields = ["status", "potential_basis"]
@@ -172,6 +172,31 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
                 "territories": balance.territories,
                 "unassigned": {k: balance.unassigned[k] for k in ("accounts", "potential", "workload")}}
         return Response(serializers.BalanceSerializer(data).data)
+
+    @extend_schema(
+        summary="Balancing runs of a plan; POST starts one (a job)",
+        request=serializers.BalanceStartSerializer,
+        responses={200: serializers.BalanceRunSerializer(many=True), 202: serializers.BalanceRunSerializer},
+        description="GET lists the plan's optimizer runs (newest first) with the balance before and after. POST "
+                    "starts the balancing optimizer on a draft or proposed plan as a Celery job (follow it at "
+                    "`/api/v1/jobs/{job}/`): ZIP codes move between the leaf territories so each is within "
+                    "`tolerance` of the mean; named accounts, attribute rules and locked ZIPs stay; the answer is "
+                    "written into the plan as ZIP rules (docs/territories.md).",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="balance-runs", url_name="balance-runs",
+            parser_classes=[JSONParser, FormParser])
+    def balance_runs(self, request: Request, pk: str) -> Response:
+        from .balancing import balance_start
+        from .models import BalanceRun
+
+        plan = self.get_object()
+        if request.method == "GET":
+            runs = BalanceRun.objects.filter(plan=plan).select_related("job")
+            return Response(serializers.BalanceRunSerializer(runs, many=True).data)
+        body = serializers.BalanceStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = balance_start(plan=plan, user=_user(request), **body.validated_data)
+        return Response(serializers.BalanceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="What a plan changes against the active plan (or `against`)",
                    parameters=[serializers.DiffQuerySerializer], responses=serializers.DiffSerializer,

@@ -21,6 +21,8 @@ the accounts each plan assigns, and the effective-dated history of who owned an 
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
@@ -244,3 +246,35 @@ class AccountVolume(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "account", "year"], name="accountvolume_unique")]
+
+
+class BalanceRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    APPLIED = "applied", "Applied to the plan"
+    FAILED = "failed", "Failed"
+
+
+class BalanceRun(TenantModel):
+    """One run of the balancing optimizer on a draft plan: its settings, and the balance before and after."""
+
+    plan = models.ForeignKey(TerritoryPlan, on_delete=models.CASCADE, related_name="balance_runs")
+    job = models.ForeignKey("revops.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=BalanceRunStatus.choices, default=BalanceRunStatus.QUEUED)
+    territories = models.PositiveIntegerField(help_text="Leaf territories to balance into.")
+    tolerance = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.05"))
+    weight_potential = models.FloatField(default=1.0)
+    weight_workload = models.FloatField(default=0.0)
+    weight_compactness = models.FloatField(default=1.0)
+    weight_disruption = models.FloatField(default=1.0)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    zips_moved = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "plan", "-created_at"])]

@@ -6,6 +6,7 @@ calls them) and their ``ValidationError`` becomes a 400 naming the field.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -251,3 +252,28 @@ class DiffSerializer(serializers.Serializer):
 class DiffQuerySerializer(serializers.Serializer):
     against = serializers.PrimaryKeyRelatedField(queryset=TerritoryPlan.objects.all(), required=False)
     table = serializers.ChoiceField(choices=["moves", "reps"], default="moves")
+
+
+class BalanceRunSerializer(serializers.ModelSerializer):
+    job_status = serializers.CharField(source="job.status", read_only=True, default=None)
+
+    class Meta:
+        from .models import BalanceRun
+
+        model = BalanceRun
+        fields = ["id", "plan", "job", "job_status", "status", "territories", "tolerance", "weight_potential",
+                  "weight_workload", "weight_compactness", "weight_disruption", "before", "after", "zips_moved",
+                  "message", "created_at"]
+        read_only_fields = fields
+
+
+class BalanceStartSerializer(serializers.Serializer):
+    territories = serializers.IntegerField(min_value=1, max_value=500, required=False,
+                                           help_text="Leaf territories to balance into (default: the plan's).")
+    tolerance = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("0.5"),
+                                         default=Decimal("0.05"),
+                                         help_text="Each territory within this share of the mean (0.05 = ±5%).")
+    weight_potential = serializers.FloatField(min_value=0, max_value=100, default=1.0)
+    weight_workload = serializers.FloatField(min_value=0, max_value=100, default=0.0)
+    weight_compactness = serializers.FloatField(min_value=0, max_value=100, default=1.0)
+    weight_disruption = serializers.FloatField(min_value=0, max_value=100, default=1.0)

@@ -19,6 +19,7 @@ page_urlpatterns = [
     path("ownership/", views.ownership, name="territories_ownership"),
     path("plans/<int:pk>/", views.workspace, name="territories_plan"),
     path("plans/<int:pk>/balance/", views.balance_fragment, name="territories_plan_balance"),
+    path("plans/<int:pk>/balance-runs/", views.balance_runs, name="territories_plan_balance_run"),
     path("plans/<int:pk>/export/", views.plan_export, name="territories_plan_export"),
     path("plans/<int:pk>/diff/", views.plan_diff, name="territories_plan_diff"),
     path("plans/<int:pk>/settings/", views.plan_settings, name="territories_plan_settings"),

@@ -1,4 +1,5 @@
 """Territory pages (mounted at ``territories/``): plans, the plan workspace with its map and editing, diffs, ownership."""
+from .balancing import balance_runs
 from .history import ownership, plan_diff
 from .plans import (
     plan_activate,
@@ -26,6 +27,7 @@ from .workspace import (
 )
 
 __all__ = [
+    "balance_runs",
     "balance_fragment",
     "edit_coverage",
     "edit_merge",

@@ -27,6 +27,7 @@ from revops.models import Account
 from .. import selectors, services
 from ..forms import CoverageForm, MergeForm, MoveForm, RuleForm, SplitForm, TerritoryForm
 from ..models import AssignmentRule, Coverage, CoverageRole, RuleKind, TerritoryPlan
+from .balancing import runs_context
 from . import figures
 from .common import RESOURCE, can_change, export_format, is_htmx, tolerance_from
 from .plans import lifecycle_flags
@@ -100,6 +101,7 @@ def workspace(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     context = workspace_context(request, plan, tolerance=tolerance_from(request.GET))
+    context["optimizer"] = runs_context(request, plan)
     return render(request, WORKSPACE, context)
 
 
