@@ -43,7 +43,7 @@ def _leaves(plan: TerritoryPlan) -> list[Territory]:
 @transaction.atomic
 def balance_start(*, plan: TerritoryPlan, territories: int | None = None, tolerance: Decimal = Decimal("0.05"),
                   weight_potential: float = 1.0, weight_workload: float = 0.0, weight_compactness: float = 1.0,
-                  weight_disruption: float = 1.0, user: Any | None = None, enqueue: bool = True) -> BalanceRun:
+                  weight_disruption: float = 20.0, user: Any | None = None, enqueue: bool = True) -> BalanceRun:
     """Check the settings, record the run, and enqueue the job (runs after commit; ``enqueue=False``:
     the caller runs ``balance_execute`` itself, as the demo seed does)."""
     if not plan.is_editable:

@@ -276,4 +276,4 @@ class BalanceStartSerializer(serializers.Serializer):
     weight_potential = serializers.FloatField(min_value=0, max_value=100, default=1.0)
     weight_workload = serializers.FloatField(min_value=0, max_value=100, default=0.0)
     weight_compactness = serializers.FloatField(min_value=0, max_value=100, default=1.0)
-    weight_disruption = serializers.FloatField(min_value=0, max_value=100, default=1.0)
+    weight_disruption = serializers.FloatField(min_value=0, max_value=100, default=20.0)

@@ -27,7 +27,8 @@ class BalanceForm(forms.Form):
     weight_potential = forms.FloatField(min_value=0, max_value=100, initial=1.0, label="Weight: potential")
     weight_workload = forms.FloatField(min_value=0, max_value=100, initial=0.0, label="Weight: workload")
     weight_compactness = forms.FloatField(min_value=0, max_value=100, initial=1.0, label="Weight: compactness")
-    weight_disruption = forms.FloatField(min_value=0, max_value=100, initial=1.0, label="Weight: disruption")
+    # About 1/tolerance leaves territories already within the tolerance alone (docs/territories.md).
+    weight_disruption = forms.FloatField(min_value=0, max_value=100, initial=20.0, label="Weight: disruption")
 
 
 def runs_context(request: HttpRequest, plan: TerritoryPlan, form: BalanceForm | None = None,
