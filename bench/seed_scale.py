@@ -4,8 +4,9 @@ Run: DATABASE_URL=... python bench/seed_scale.py --scale 100 [--seed 42] [--keep
 
 Creates a new database next to DATABASE_URL's (the role needs CREATEDB), migrates it, then:
 
-1. seeds it as ``manage.py seed_demo --scale N`` does (rows generated and streamed into
-   COPY) and reports the wall time;
+1. seeds it as ``manage.py seed_demo --scale N --no-billing`` does (rows generated and streamed
+   into COPY) and reports the wall time (the billing history goes through the ingestion path,
+   benchmarked by ``bench/rcm_load.py``);
 2. resets and seeds again with a baseline: every bulk batch is first generated into a list
    (timed), COPYed into an unrestricted temp table (the raw COPY limit), then loaded through
    ``revops.bulk.copy_insert`` (staging COPY, tenant checks, INSERT ... SELECT under
@@ -95,9 +96,9 @@ def main() -> None:
 
         if not args.skip_plain:
             started = time.perf_counter()
-            plain = demo_seed(seed=args.seed, scale_factor=args.scale, year=args.year)
+            plain = demo_seed(seed=args.seed, scale_factor=args.scale, year=args.year, billing=False)
             wall = time.perf_counter() - started
-            print(f"seed_demo --scale {args.scale} (streamed, as the command runs): {wall:.1f} s wall")
+            print(f"seed_demo --scale {args.scale} --no-billing (streamed, as the command runs): {wall:.1f} s wall")
             for org in plain.orgs:
                 print(f"  {org.organization.name}: {org.people:,} people, {org.accounts:,} accounts")
             _table(plain.loads, baseline=False)
@@ -107,7 +108,7 @@ def main() -> None:
 
         started = time.perf_counter()
         measured = demo_seed(seed=args.seed, scale_factor=args.scale, year=args.year, reset=not args.skip_plain,
-                             baseline=True)
+                             baseline=True, billing=False)
         wall = time.perf_counter() - started
         print(f"\nbaseline run (rows generated first, raw COPY of the same rows, then the load): {wall:.1f} s wall")
         _table(measured.loads, baseline=True)

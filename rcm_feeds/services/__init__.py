@@ -16,7 +16,7 @@ from .files import file_open, file_path, file_receive
 from .ingest_csv import CSV_FIELDS, default_mapping, mapping_errors
 from .quarantine import quarantine_discard, quarantine_fix, quarantine_fix_file
 from .reference import carc_category_save, program_mapping_delete, program_mapping_save
-from .runs import ingestion_execute, ingestion_rerun, ingestion_start, ingestion_submit
+from .runs import ingestion_execute, ingestion_load, ingestion_rerun, ingestion_start, ingestion_submit
 
 __all__ = [
     "CSV_FIELDS",
@@ -36,6 +36,7 @@ __all__ = [
     "file_receive",
     "inbox_poll",
     "ingestion_execute",
+    "ingestion_load",
     "ingestion_rerun",
     "ingestion_start",
     "ingestion_submit",

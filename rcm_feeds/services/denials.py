@@ -63,8 +63,12 @@ def _locked(denial: Denial) -> Denial:
 
 
 @transaction.atomic
-def denial_appeal(*, denial: Denial, appealed_on: dt.date, note: str = "") -> Denial:
-    """Record that the denial was appealed on ``appealed_on`` (an open or appealed denial)."""
+def denial_appeal(*, denial: Denial, appealed_on: dt.date, note: str = "",
+                  refresh_aggregates: bool = True) -> Denial:
+    """Record that the denial was appealed on ``appealed_on`` (an open or appealed denial).
+
+    ``refresh_aggregates=False`` leaves the KPI aggregates to the caller (a batch of lifecycle
+    steps followed by one ``aggregates_refresh``, as ``seed_demo`` does)."""
     denial = _locked(denial)
     if denial.status not in OPEN_STATES:
         raise ValidationError({"status": f"A denial that is {denial.get_status_display().lower()} cannot be appealed."})
@@ -75,13 +79,16 @@ def denial_appeal(*, denial: Denial, appealed_on: dt.date, note: str = "") -> De
     if note:
         denial.note = (denial.note + "\n" + note).strip()
     denial.save(update_fields=["status", "appealed_on", "note"])
-    _refresh_aggregates(denial)
+    if refresh_aggregates:
+        _refresh_aggregates(denial)
     return denial
 
 
 @transaction.atomic
-def denial_write_off(*, denial: Denial, written_off_on: dt.date, reason: str) -> Denial:
-    """Close an open or appealed denial as written off on ``written_off_on`` for ``reason``."""
+def denial_write_off(*, denial: Denial, written_off_on: dt.date, reason: str,
+                     refresh_aggregates: bool = True) -> Denial:
+    """Close an open or appealed denial as written off on ``written_off_on`` for ``reason``
+    (``refresh_aggregates`` as in ``denial_appeal``)."""
     denial = _locked(denial)
     if denial.status not in OPEN_STATES:
         raise ValidationError(
@@ -94,7 +101,8 @@ def denial_write_off(*, denial: Denial, written_off_on: dt.date, reason: str) ->
     denial.resolved_on = written_off_on
     denial.write_off_reason = reason.strip()[:200]
     denial.save(update_fields=["status", "resolved_on", "write_off_reason"])
-    _refresh_aggregates(denial)
+    if refresh_aggregates:
+        _refresh_aggregates(denial)
     return denial
 
 

@@ -13,9 +13,12 @@
   rebuilt in the same transaction (``rcm_feeds.aggregates``).
 - ``ingestion_rerun`` loads again a file that did not load (quarantined whole, or failed), e.g.
   after its feed's column mapping was corrected.
+- ``ingestion_load`` receives a file and loads it at once in the calling process, with no job and
+  no worker (management commands such as ``seed_demo``, backfills of historical files).
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -218,6 +221,30 @@ def ingestion_execute(*, run: IngestionRun, refresh_aggregates: bool = True) -> 
         _settle(run, RunStatus.FAILED, {}, f"Failed, nothing loaded: {type(exc).__name__}: {exc}"[:2000])
         raise
     return run
+
+
+def ingestion_load(*, feed: Feed, filename: str, stream: IO[bytes], source: str, user: Any | None = None,
+                   received_at: dt.datetime | None = None, refresh_aggregates: bool = True) -> IngestionRun:
+    """Receive a file and load it now, in this process and one transaction (no job, no Celery task).
+
+    For commands and backfills, which must not leave queued jobs for a worker that may not run.
+    ``received_at`` dates a file that arrived before it is loaded here (a historical file); it is
+    kept only for a file received for the first time. A file received before gets a ``duplicate``
+    run, as in ``ingestion_start``. ``refresh_aggregates=False`` leaves the KPI aggregates to the
+    caller (one ``aggregates_refresh`` after many files).
+    """
+    with transaction.atomic():
+        file = file_receive(feed=feed, filename=filename, stream=stream, source=source, user=user)
+        ReceivedFile.objects.select_for_update().filter(pk=file.pk).first()
+        if received_at is not None and not file.was_received_before:  # type: ignore[attr-defined]
+            ReceivedFile.objects.filter(pk=file.pk).update(received_at=received_at)
+            file.received_at = received_at
+        prior = _settled_run(file) or (
+            IngestionRun.objects.filter(file=file, status__in=ACTIVE_STATES).order_by("-id").first())
+        if prior is not None:
+            return _duplicate_run(file, prior)
+        run = IngestionRun.objects.create(file=file, status=RunStatus.QUEUED)
+        return ingestion_execute(run=run, refresh_aggregates=refresh_aggregates)
 
 
 def ingestion_execute_job(job: Job) -> dict[str, Any]:

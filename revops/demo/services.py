@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connections, transaction
 
+from rcm_feeds.services.files import rcm_root
 from revops import services
 from revops.demo import catalog, core, scale
 from revops.demo.loads import Loader, LoadStat
+from revops.demo.rcm import RcmOutcome, rcm_seed
 from revops.models import Account, Membership, Organization, Person, Role
 from revops.schedules import schedules_install_defaults
 from revops.tenancy import Actor, actor_context, tenant_context
@@ -55,6 +61,7 @@ class OrgOutcome:
     api_key: str | None = None
     people: int = 0
     accounts: int = 0
+    billing: RcmOutcome | None = None
 
 
 @dataclass
@@ -74,10 +81,17 @@ def demo_organizations() -> list[Organization]:
 
 
 def demo_reset() -> int:
-    """Delete the demo organizations and everything they own (their users stay, for re-use)."""
+    """Delete the demo organizations and everything they own (their users stay, for re-use).
+
+    Their received billing files and feed inboxes go too: both live in folders named by the
+    organization's id, which a rebuilt organization does not reuse.
+    """
     orgs = demo_organizations()
     for org in orgs:
+        pk = org.pk
         services.organization_delete(organization=org)
+        shutil.rmtree(rcm_root(pk), ignore_errors=True)
+        shutil.rmtree(Path(settings.RCM_INBOX_ROOT) / str(pk), ignore_errors=True)
     return len(orgs)
 
 
@@ -116,11 +130,15 @@ def _existing_logins(org: Organization) -> list[Login]:
 
 
 def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None, reset: bool = False,
-              baseline: bool = False) -> DemoOutcome:
+              baseline: bool = False, billing: bool = True,
+              progress: Callable[[str], None] | None = None) -> DemoOutcome:
     """Build the demo organizations from ``seed``; existing ones are kept unless ``reset``.
 
     The data is a function of (seed, scale_factor, year) alone. ``baseline`` times a raw COPY
-    of every bulk-loaded batch next to the real load (for ``bench/seed_scale.py``).
+    of every bulk-loaded batch next to the real load (for ``bench/seed_scale.py``). ``billing``
+    also loads each organization's RCM history (``revops.demo.rcm``) through the ingestion
+    path, after its organization is committed; an existing organization gets whatever part of
+    that history it lacks, so an interrupted load resumes. ``progress`` receives its progress lines.
     """
     if scale_factor < 1:
         raise ValueError("scale must be at least 1")
@@ -139,7 +157,28 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
         outcome.orgs.append(_build(demo, seed=seed, scale_factor=scale_factor, year=year, loader=loader,
                                    password_hash=password_hash, logins=outcome.logins))
     outcome.loads = list(loader.stats.values())
+    if billing:
+        _billing(outcome.orgs, seed=seed, year=year, scale_units=scale.units(scale_factor), progress=progress)
     return outcome
+
+
+def _billing(orgs: list[OrgOutcome], *, seed: int, year: int, scale_units: int,
+             progress: Callable[[str], None] | None) -> None:
+    """Load the organizations' billing histories side by side, one thread and connection each.
+
+    The histories are independent (their own tenant, rows and files), and a load spends much of
+    its time waiting on the database, so two of them overlap well even on two cores.
+    """
+    def load(org: OrgOutcome) -> RcmOutcome:
+        try:
+            return rcm_seed(organization=org.organization, seed=seed, year=year, scale_units=scale_units,
+                            progress=progress)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
+        for org, result in zip(orgs, list(pool.map(load, orgs))):
+            org.billing = result
 
 
 def _build(demo: DemoOrg, *, seed: int, scale_factor: int, year: int, loader: Loader, password_hash: str,

@@ -1,4 +1,5 @@
-"""seed_demo: two unlike organizations, users of every role, real geography, a sound hierarchy, determinism."""
+"""seed_demo: two unlike organizations, users of every role, real geography, a sound hierarchy, determinism,
+and each organization's billing (RCM) history loaded through the ingestion path."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,17 +13,23 @@ import zipcodes
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F, Max, Min
 from django.test import override_settings
 from django_celery_beat.models import PeriodicTask
 
+from rcm_feeds import kpis
+from rcm_feeds import models as rcm
+from rcm_feeds.services.runs import JOB_KIND
 from revops import selectors
 from revops.authentication import hash_secret
-from revops.demo import scale
+from revops.demo import catalog, scale
+from revops.demo.rcm import profiles, rcm_seed
 from revops.demo.services import DEMO_PASSWORD, SHARED_USERNAME, demo_organizations, demo_reset, demo_seed
 from revops.models import (
     Account,
     ApiKey,
     Facility,
+    Job,
     Membership,
     Organization,
     Payer,
@@ -46,11 +53,20 @@ def _delete_demo_users() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """The demo built once for the module (committed); removed again at the end."""
+def demo(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Any:
+    """The demo built once for the module (committed); removed again at the end.
+
+    The organizations at SCALE, and their billing history at demo size: what ``seed_demo`` loads,
+    without the benchmark batch of billing data a scale unit adds (its generator is tested in
+    test_demo_rcm.py; loading it here would double the module's time).
+    """
+    files = tmp_path_factory.mktemp("seed_demo")
     # The same fast hasher the function-scoped conftest fixture sets, so passwords verify in tests.
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=[MD5]):
-        outcome = demo_seed(seed=42, scale_factor=SCALE, year=YEAR)
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=[MD5], MEDIA_ROOT=files / "media",
+                                                         RCM_INBOX_ROOT=files / "inbox"):
+        outcome = demo_seed(seed=42, scale_factor=SCALE, year=YEAR, billing=False)
+        for org in outcome.orgs:
+            org.billing = rcm_seed(organization=org.organization, seed=42, year=YEAR)
         try:
             yield outcome
         finally:
@@ -202,7 +218,8 @@ def test_each_organization_has_an_api_key_and_default_schedules(demo, orgs):
             key = ApiKey.objects.get()
             prefix, secret = keys[slug].split(".", 1)
             assert key.prefix == prefix and key.key_hash == hash_secret(secret)
-            assert list(TenantSchedule.objects.values_list("name", flat=True)) == ["Prune old jobs"]
+            schedules = TenantSchedule.objects.exclude(task="rcm_feeds.tasks.feeds_poll")
+            assert list(schedules.values_list("name", flat=True)) == ["Prune old jobs"]
 
 
 # --- real geography and valid identifiers
@@ -302,13 +319,203 @@ def test_organizations_never_see_each_other(orgs):
                 assert cursor.fetchone()[0] == 0
 
 
+# --- billing (RCM) history, loaded through the ingestion path
+
+RCM_MODELS = (rcm.Feed, rcm.ReceivedFile, rcm.IngestionRun, rcm.IngestionWarning, rcm.QuarantineItem, rcm.Claim,
+              rcm.ClaimLine, rcm.Remittance, rcm.ClaimPayment, rcm.ServicePayment, rcm.Adjustment,
+              rcm.ProviderAdjustment, rcm.Denial, rcm.Acknowledgment, rcm.ArBalance, rcm.RcmCost, rcm.CarcCategory)
+AGGREGATES = ("rcm_feeds_kpi_monthly", "rcm_feeds_denial_monthly", "rcm_feeds_denial_resolution_monthly")
+SETTLED = ("loaded", "loaded_with_warnings", "partial", "duplicate")
+
+
+def rcm_rows(org: Organization) -> dict[str, int]:
+    """Rows of every RCM table (and the KPI aggregates) the organization holds."""
+    with tenant_context(org):
+        counts = {model.__name__: model.objects.count() for model in RCM_MODELS}
+        with connection.cursor() as cursor:
+            for table in AGGREGATES:
+                cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [org.pk])
+                counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def test_each_organization_has_feeds_polled_on_a_schedule(orgs):
+    for slug, org in orgs.items():
+        with tenant_context(org):
+            feeds = list(rcm.Feed.objects.select_related("schedule"))
+            kinds = Counter(f.kind for f in feeds)
+            assert kinds == ({"x12_837": 11, "x12_835": 1, "x12_277ca": 1, "csv_ar": 1, "csv_costs": 1}
+                             if slug == "riverbend-bh" else
+                             {"x12_837": 1, "x12_835": 1, "x12_277ca": 1, "csv_ar": 1, "csv_costs": 1})
+            for feed in feeds:
+                assert feed.inbox_dir and feed.schedule.enabled and feed.schedule.crontab == feed.crontab
+                assert feed.schedule.task == "rcm_feeds.tasks.feeds_poll"
+            assert rcm.Feed.objects.get(kind="csv_ar").column_mapping["as_of"] == "Snapshot Date"
+
+
+def test_each_organization_has_eighteen_months_of_claims_payments_and_denial_work(demo, orgs):
+    for slug, org in orgs.items():
+        with tenant_context(org):
+            claims = rcm.Claim.objects.all()
+            assert 2_500 < claims.count() < 6_000, slug
+            assert claims.aggregate(first=Min("submitted_on"), last=Max("submitted_on")) == {
+                "first": dt.date(YEAR - 1, 7, 5), "last": dt.date(YEAR, 12, 5)}
+            assert rcm.ClaimLine.objects.count() > 2.5 * claims.count()
+            # Loaded in the command's own process: every run settled, no job left for a worker.
+            assert set(rcm.IngestionRun.objects.values_list("status", flat=True)) <= set(SETTLED)
+            assert not Job.objects.filter(kind=JOB_KIND).exists()
+            assert not rcm.Remittance.objects.filter(balanced=False).exists()
+            assert rcm.ClaimPayment.objects.filter(claim__isnull=True).count() == 0  # every payment found its claim
+            # Denials of many kinds, at claim and line level, in every state of their lifecycle.
+            denials = rcm.Denial.objects.all()
+            assert {"authorization", "medical_necessity", "eligibility", "missing_information", "timely_filing",
+                    "duplicate", "wrong_payer", "bundling"} <= set(denials.values_list("category", flat=True))
+            assert {"claim", "line"} == set(denials.values_list("level", flat=True))
+            states = Counter(denials.values_list("status", flat=True))
+            assert min(states[s] for s in ("open", "appealed", "overturned", "written_off")) > 0, states
+            for denial in denials.filter(status="overturned"):
+                assert denial.overturned_by_id and denial.resolved_on > denial.denied_on
+                assert denial.recovered_amount > 0
+            assert denials.filter(status="overturned", appealed_on__isnull=False).exists()  # appealed, then paid
+            assert not denials.filter(status="written_off", write_off_reason="").exists()
+            # Front-end rejections, corrected claims, reversals.
+            assert claims.filter(front_end_status="rejected").count() > 0.02 * claims.count()
+            corrected = claims.filter(frequency="7")
+            assert corrected.exists() and not corrected.filter(original_claim__isnull=True).exists()
+            reversals = rcm.ClaimPayment.objects.filter(is_reversal=True)
+            assert reversals.exists() and reversals.count() == rcm.ClaimPayment.objects.filter(
+                reversed_by__isnull=False).count()
+            # A/R snapshots and cost entries, monthly.
+            assert rcm.ArBalance.objects.values("as_of").distinct().count() == 18
+            assert rcm.ArBalance.objects.aggregate(last=Max("as_of"))["last"] == dt.date(YEAR, 12, 31)
+            assert rcm.RcmCost.objects.values("month").distinct().count() == 18
+        billing = next(o.billing for o in demo.orgs if o.organization.slug == slug)
+        assert billing.appeals > 0 and billing.write_offs > 0 and billing.files_loaded == billing.rows["files"]
+
+
+def test_late_repeated_and_bad_files_are_handled_as_ingestion_handles_them(orgs):
+    with tenant_context(orgs["riverbend-bh"]):
+        # One program's 837 arrived after the payer had paid its claims: linked when it loaded.
+        assert rcm.IngestionWarning.objects.filter(code="ack_unmatched").exists()
+        partial = rcm.IngestionRun.objects.get(status="partial")  # an A/R snapshot with two bad rows
+        assert sorted(partial.quarantine.values_list("reason_code", flat=True)) == ["bad_date", "unknown_program"]
+    with tenant_context(orgs["meridian-dx"]):
+        # An ERA sent twice: the second file is recognised by its TRN trace and loads nothing.
+        duplicate = rcm.IngestionRun.objects.get(status="duplicate")
+        assert "resent" in duplicate.file.filename
+
+
+def test_riverbend_claims_belong_to_their_programs_and_part2_claims_are_tagged(orgs):
+    with tenant_context(orgs["riverbend-bh"]):
+        detox = Program.objects.get(code="LOU-WM")
+        assert detox.is_part2
+        claims = rcm.Claim.objects.all()
+        assert not claims.exclude(program=F("source_file__feed__source_program")).exists()
+        institutional = {"NSH-PHP", "KNX-PHP", "DEC-PHP", "KNX-RES", "LOU-WM"}
+        for code, kind in claims.values_list("program__code", "kind").distinct():
+            assert kind == ("I" if code in institutional else "P"), code
+        part2 = claims.filter(part2_program__isnull=False)
+        assert part2.exists() and set(part2.values_list("part2_program", flat=True)) == {detox.pk}
+        assert part2.count() == claims.filter(program=detox).count()
+        payments = rcm.ClaimPayment.objects.filter(claim__program=detox)
+        assert payments.exists() and not payments.exclude(part2_program=detox).exists()
+        assert not rcm.ClaimPayment.objects.exclude(claim__program=detox).filter(part2_program__isnull=False).exists()
+        names = {p.name for p in catalog.RIVERBEND_PAYERS}
+        assert set(claims.values_list("payer__name", flat=True)) <= names
+
+
+def test_meridian_bills_lab_tests_from_its_laboratories(orgs):
+    with tenant_context(orgs["meridian-dx"]):
+        claims = rcm.Claim.objects.all()
+        assert set(claims.values_list("facility_code", flat=True)) == {"81"}
+        assert set(claims.values_list("facility__name", flat=True)) == {f.name for f in catalog.MERIDIAN_FACILITIES}
+        codes = set(rcm.ClaimLine.objects.values_list("procedure_code", flat=True))
+        assert {"80053", "85025", "87491", "0240U", "81003"} <= codes
+        assert not claims.filter(program__isnull=False).exists()
+        assert set(claims.values_list("payer__payer_class", flat=True)) <= {
+            "medicare", "medicare_advantage", "commercial", "medicaid", "medicaid_managed"}
+
+
+def test_kpis_have_values_for_the_latest_month_and_every_kpi_over_the_year(orgs):
+    december = dt.date(YEAR, 12, 1)
+    for slug, org in orgs.items():
+        with tenant_context(org):
+            (row,) = kpis.kpi_series(kpis.KpiFilters(start=december, end=december))
+            assert row.month == december
+            for key in ("clean_claim_rate", "first_pass_yield", "initial_denial_rate", "net_collection_rate",
+                        "gross_collection_rate", "net_days_in_ar", "ar_over_90_pct", "cost_to_collect",
+                        "gross_to_net_yield", "days_to_pay", "denial_overturn_rate"):
+                assert row.values[key].value is not None, (slug, key)
+            year = kpis.KpiFilters(start=dt.date(YEAR, 1, 1), end=december)
+            rows = kpis.kpi_series(year)
+            assert len(rows) == 12
+            for definition in kpis.KPIS:
+                assert all(r.values[definition.key].value is not None for r in rows[:10]), (slug, definition.key)
+            for r in rows[:10]:  # months whose claims the payers have adjudicated
+                v = {k: x.value for k, x in r.values.items()}
+                assert 85 <= v["clean_claim_rate"] <= 100 and 3 <= v["initial_denial_rate"] <= 20
+                assert 20 <= v["net_days_in_ar"] <= 70 and 1 <= v["cost_to_collect"] <= 6
+                assert 20 <= v["days_to_pay"] <= 50
+            # The aggregates were refreshed after the last load: they give what the raw tables give.
+            raw = kpis.kpi_series(year, source="raw")
+            assert [{k: x.value for k, x in r.values.items()} for r in rows] == [
+                {k: x.value for k, x in r.values.items()} for r in raw]
+            assert len({d["payer"] for d in kpis.days_to_pay_by_payer(year)}) > 8
+            assert {d["key"] for d in kpis.denial_pareto(year)} >= {"authorization", "medical_necessity"}
+
+
+def test_billing_rows_stay_in_their_organization(orgs):
+    bh, lab = orgs["riverbend-bh"], orgs["meridian-dx"]
+    for org, other, prefix in ((bh, lab, "RB"), (lab, bh, "MD")):
+        with tenant_context(org):
+            for model in RCM_MODELS:  # (Meridian's files all loaded whole: it has no quarantine item)
+                tenants = set(model.objects.unscoped().values_list("tenant_id", flat=True))
+                assert tenants == {org.pk} or (tenants == set() and model is rcm.QuarantineItem), model
+            pcns = rcm.Claim.objects.values_list("patient_control_number", flat=True)
+            assert all(pcn.startswith(prefix) for pcn in pcns)
+            assert not rcm.ArBalance.objects.exclude(patient_control_number__startswith=prefix).exists()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM rcm_feeds_claim WHERE tenant_id = %s", [other.pk])
+                assert cursor.fetchone()[0] == 0
+
+
+def test_seeding_the_billing_history_again_adds_no_rows(orgs):
+    before = {slug: rcm_rows(org) for slug, org in orgs.items()}
+    for org in orgs.values():
+        again = rcm_seed(organization=org, seed=42, year=YEAR)
+        assert (again.files_loaded, again.appeals, again.write_offs) == (0, 0, 0)
+        assert again.notes == ["core: loaded whole before"]
+    out = io.StringIO()
+    call_command("seed_demo", "--seed", "42", "--year", str(YEAR), stdout=out)
+    assert out.getvalue().count("(nothing new to load)") == 2
+    assert {slug: rcm_rows(org) for slug, org in orgs.items()} == before
+
+
+def test_an_interrupted_billing_history_is_resumed_where_it_stopped(orgs):
+    """Files already received are recognised by their content and skipped; the rest load."""
+    org = orgs["meridian-dx"]
+    complete = rcm_rows(org)
+    with tenant_context(org):
+        last = rcm.ReceivedFile.objects.order_by("-received_at", "-pk").first()
+        name = last.filename
+        # Take the history's last file out again (runs, rows and all), as if the load had stopped before it.
+        rcm.RcmCost.objects.filter(source_file=last).delete()
+        rcm.IngestionRun.objects.filter(file=last).delete()
+        last.delete()
+    again = rcm_seed(organization=org, seed=42, year=YEAR)
+    assert again.files_loaded == 1 and again.files_skipped == complete["ReceivedFile"] - 1
+    assert rcm_rows(org)["RcmCost"] == complete["RcmCost"]
+    with tenant_context(org):
+        assert rcm.ReceivedFile.objects.filter(filename=name).exists()
+
+
 # --- determinism, idempotency, reset
 
 
 def test_running_again_changes_nothing(demo, orgs):
     before = {slug: fingerprint(org) for slug, org in orgs.items()}
     users = get_user_model().objects.count()
-    again = demo_seed(seed=42, scale_factor=SCALE, year=YEAR)
+    again = demo_seed(seed=42, scale_factor=SCALE, year=YEAR, billing=False)
     assert [o.created for o in again.orgs] == [False, False]
     assert {o.slug: fingerprint(o) for o in demo_organizations()} == before
     assert get_user_model().objects.count() == users
@@ -319,18 +526,21 @@ def test_running_again_changes_nothing(demo, orgs):
 def test_same_seed_same_data_and_another_seed_other_data(orgs):
     before = {slug: fingerprint(org) for slug, org in orgs.items()}
     beat_entries = PeriodicTask.objects.count()
-    rebuilt = demo_seed(seed=42, scale_factor=SCALE, year=YEAR, reset=True)
+    rebuilt = demo_seed(seed=42, scale_factor=SCALE, year=YEAR, reset=True, billing=False)
     assert [o.created for o in rebuilt.orgs] == [True, True]
     assert {o.slug: fingerprint(o) for o in demo_organizations()} == before
-    assert PeriodicTask.objects.count() == beat_entries  # reset left no orphaned beat entries
-    demo_seed(seed=7, scale_factor=SCALE, year=YEAR, reset=True)
+    # Reset left no orphaned beat entries: the billing feeds' polling schedules went with their organizations.
+    assert PeriodicTask.objects.count() == beat_entries - sum(
+        len(profiles.feeds_for(slug, {p.code: p.name for p in catalog.RIVERBEND_PROGRAMS})) for slug in before)
+    assert not PeriodicTask.objects.filter(task="rcm_feeds.tasks.feeds_poll").exists()
+    demo_seed(seed=7, scale_factor=SCALE, year=YEAR, reset=True, billing=False)
     other = {o.slug: fingerprint(o) for o in demo_organizations()}
     assert all(other[slug] != before[slug] for slug in before)
 
 
 def test_command_prints_logins_and_leaves_existing_organizations(orgs):
     out = io.StringIO()
-    call_command("seed_demo", "--seed", "42", "--year", str(YEAR), stdout=out)
+    call_command("seed_demo", "--seed", "42", "--year", str(YEAR), "--no-billing", stdout=out)
     text = out.getvalue()
     assert "exists: left as it is" in text
     assert "API key" not in text
@@ -341,7 +551,7 @@ def test_command_prints_logins_and_leaves_existing_organizations(orgs):
 
 def test_command_reset_rebuilds_and_shows_each_api_key_once(orgs):
     out = io.StringIO()
-    call_command("seed_demo", "--reset", "--year", str(YEAR), stdout=out)
+    call_command("seed_demo", "--reset", "--year", str(YEAR), "--no-billing", stdout=out)
     text = out.getvalue()
     assert text.count("API key (shown once)") == 2
     assert "Created Riverbend Behavioral Health" in text and "Created Meridian Diagnostics" in text

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from revops.demo import scale
+from revops.demo.rcm import BENCH_CLAIMS_PER_UNIT
 from revops.demo.services import DemoOutcome, default_year, demo_seed
 
 HELP = f"""Build two demo organizations deterministically from --seed: Riverbend Behavioral Health
@@ -13,12 +14,20 @@ HELP = f"""Build two demo organizations deterministically from --seed: Riverbend
 with a demo user for every role, one user in both, an API key (printed once) and default
 schedules. Organizations that exist are left alone unless --reset.
 
+Each organization also gets its RCM feeds and 18 months of billing history ending in December of
+--year, loaded through the ingestion path (837, 277CA and 835 files, A/R and cost CSVs, denial
+appeals and write-offs; revops/demo/rcm). An existing organization gets whatever part of that
+history it lacks; --no-billing skips it.
+
 --scale N adds N-1 units loaded through COPY (revops/bulk.py); scale 1 is the demo core. One unit:
 Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_DISTRICT} reps
 (with area managers, regional directors and divisional VPs above them: a six-level hierarchy) and
 +{scale.MERIDIAN_ACCOUNTS_PER_UNIT:,} practice accounts nationwide; Riverbend
 +{scale.RIVERBEND_ACCOUNTS_PER_UNIT:,} referral-source accounts. Scale 100 is about 5,000 reps and
-1,000,000 accounts (see docs/benchmarks.md)."""
+1,000,000 accounts (see docs/benchmarks.md). Each unit also adds billing history: Meridian
++{BENCH_CLAIMS_PER_UNIT["meridian-dx"]:,} claims of about five lines, Riverbend
++{BENCH_CLAIMS_PER_UNIT["riverbend-bh"]:,} claims (scale 100: about a million Meridian claims and five
+million claim lines), loaded file by file with progress printed."""
 
 
 class Command(BaseCommand):
@@ -30,14 +39,19 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=None,
                             help="Year the hires, moves and terminations happen in (default: last year).")
         parser.add_argument("--reset", action="store_true", help="Delete the demo organizations and rebuild them.")
+        parser.add_argument("--no-billing", action="store_true",
+                            help="Skip the billing (RCM) history: feeds, claims, remittances, A/R, costs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["scale"] < 1:
             self.stderr.write("--scale must be at least 1")
             raise SystemExit(2)
         year = options["year"] or default_year()
-        outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"])
-        self._report(outcome, verbose=options["scale"] > 1 or options["verbosity"] > 1)
+        verbose = options["scale"] > 1 or options["verbosity"] > 1
+        progress = (lambda line: self.stdout.write(f"  {line}")) if verbose else None
+        outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"],
+                            billing=not options["no_billing"], progress=progress)
+        self._report(outcome, verbose=verbose)
 
     def _report(self, outcome: DemoOutcome, *, verbose: bool) -> None:
         out = self.stdout
@@ -50,6 +64,18 @@ class Command(BaseCommand):
             else:
                 out.write(self.style.WARNING(
                     f"{org.organization.name} ({org.organization.slug}) exists: left as it is (--reset rebuilds it)"))
+            billing = org.billing
+            if billing is not None:
+                rows = billing.rows
+                out.write(f"  Billing: {rows['claims']:,} claims ({rows['claim_lines']:,} lines), "
+                          f"{rows['claim_payments']:,} claim payments, {rows['denials']:,} denials, "
+                          f"{rows['ar_rows']:,} A/R rows, {rows['cost_rows']:,} cost rows in {rows['files']:,} files"
+                          + (f"; loaded {billing.files_loaded:,} files, {billing.appeals:,} appeals, "
+                             f"{billing.write_offs:,} write-offs in {billing.seconds:.1f} s"
+                             if billing.files_loaded else " (nothing new to load)"))
+                for note in billing.notes:
+                    if not note.endswith("loaded whole before"):
+                        out.write(self.style.WARNING(f"  Billing history {note}"))
         if verbose and outcome.loads:
             out.write("\nBulk loads (COPY via revops/bulk.py):")
             out.write(f"  {'table':<24} {'rows':>10} {'seconds':>9} {'rows/s':>10}")
