@@ -20,6 +20,7 @@ from revops import services
 from revops.demo import catalog, core, scale
 from revops.demo.loads import Loader, LoadStat
 from revops.demo.rcm import RcmOutcome, rcm_seed
+from revops.demo.territories import TerritoryOutcome, territories_seed
 from revops.models import Account, Membership, Organization, Person, Role
 from revops.schedules import schedules_install_defaults
 from revops.tenancy import Actor, actor_context, tenant_context
@@ -62,6 +63,7 @@ class OrgOutcome:
     people: int = 0
     accounts: int = 0
     billing: RcmOutcome | None = None
+    territories: TerritoryOutcome | None = None
 
 
 @dataclass
@@ -130,7 +132,7 @@ def _existing_logins(org: Organization) -> list[Login]:
 
 
 def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None, reset: bool = False,
-              baseline: bool = False, billing: bool = True,
+              baseline: bool = False, billing: bool = True, territories: bool = True,
               progress: Callable[[str], None] | None = None) -> DemoOutcome:
     """Build the demo organizations from ``seed``; existing ones are kept unless ``reset``.
 
@@ -138,7 +140,10 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
     of every bulk-loaded batch next to the real load (for ``bench/seed_scale.py``). ``billing``
     also loads each organization's RCM history (``revops.demo.rcm``) through the ingestion
     path, after its organization is committed; an existing organization gets whatever part of
-    that history it lacks, so an interrupted load resumes. ``progress`` receives its progress lines.
+    that history it lacks, so an interrupted load resumes. ``territories`` then builds each
+    organization's territory plans (``revops.demo.territories``: an active plan, a mid-year
+    realignment with a hold-out, a balanced draft for next year; after billing, whose RCM
+    aggregates the payer-adjusted potential reads). ``progress`` receives its progress lines.
     """
     if scale_factor < 1:
         raise ValueError("scale must be at least 1")
@@ -159,6 +164,11 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
     outcome.loads = list(loader.stats.values())
     if billing:
         _billing(outcome.orgs, seed=seed, year=year, scale_units=scale.units(scale_factor), progress=progress)
+    if territories:
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: territory plans")
+            org.territories = territories_seed(organization=org.organization, seed=seed, year=year)
     return outcome
 
 

@@ -555,3 +555,22 @@ def test_command_reset_rebuilds_and_shows_each_api_key_once(orgs):
     text = out.getvalue()
     assert text.count("API key (shown once)") == 2
     assert "Created Riverbend Behavioral Health" in text and "Created Meridian Diagnostics" in text
+
+
+def test_each_organization_has_territory_plans_with_history_and_a_balanced_draft(orgs):
+    from territories import selectors as territory_selectors
+    from territories.models import AccountOwnership, BalanceRun, TerritoryPlan
+
+    for org in orgs.values():
+        with tenant_context(org):
+            plans = {p.name: p.status for p in TerritoryPlan.objects.all()}
+            assert plans == {f"{YEAR} territories": "archived", f"{YEAR} H2 realignment": "active",
+                             f"{YEAR + 1} balanced scenario": "draft"}
+            draft = TerritoryPlan.objects.get(status="draft")
+            run = BalanceRun.objects.get(plan=draft)
+            assert run.status == "applied" and run.after["tolerance_met"] is True
+            assert run.after["cv"] < run.before["cv"]
+            assert territory_selectors.plan_balance(plan=draft).unassigned["accounts"] == 0
+            active = Account.objects.filter(is_active=True).count()
+            assert len(territory_selectors.ownership_on(on=dt.date(YEAR, 3, 1))) == active
+            assert AccountOwnership.objects.filter(reason="holdout").exists()

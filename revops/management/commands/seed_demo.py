@@ -17,7 +17,9 @@ schedules. Organizations that exist are left alone unless --reset.
 Each organization also gets its RCM feeds and 18 months of billing history ending in December of
 --year, loaded through the ingestion path (837, 277CA and 835 files, A/R and cost CSVs, denial
 appeals and write-offs; revops/demo/rcm). An existing organization gets whatever part of that
-history it lacks; --no-billing skips it.
+history it lacks; --no-billing skips it. Then each organization gets its territory plans
+(revops/demo/territories): the plan active since January, a July realignment with a 30-day
+hold-out, and a draft for next year balanced by the optimizer; --no-territories skips them.
 
 --scale N adds N-1 units loaded through COPY (revops/bulk.py); scale 1 is the demo core. One unit:
 Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_DISTRICT} reps
@@ -41,6 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Delete the demo organizations and rebuild them.")
         parser.add_argument("--no-billing", action="store_true",
                             help="Skip the billing (RCM) history: feeds, claims, remittances, A/R, costs.")
+        parser.add_argument("--no-territories", action="store_true",
+                            help="Skip the territory plans (active plan, mid-year realignment, balanced draft).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["scale"] < 1:
@@ -50,7 +54,8 @@ class Command(BaseCommand):
         verbose = options["scale"] > 1 or options["verbosity"] > 1
         progress = (lambda line: self.stdout.write(f"  {line}")) if verbose else None
         outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"],
-                            billing=not options["no_billing"], progress=progress)
+                            billing=not options["no_billing"], territories=not options["no_territories"],
+                            progress=progress)
         self._report(outcome, verbose=verbose)
 
     def _report(self, outcome: DemoOutcome, *, verbose: bool) -> None:
@@ -76,6 +81,11 @@ class Command(BaseCommand):
                 for note in billing.notes:
                     if not note.endswith("loaded whole before"):
                         out.write(self.style.WARNING(f"  Billing history {note}"))
+            plans = org.territories
+            if plans is not None:
+                out.write("  Territories: plans already built" if plans.skipped else
+                          f"  Territories: {plans.plans} plans (active, mid-year realignment with a hold-out, a "
+                          f"balanced draft for next year), {plans.territories} territories, {plans.accounts:,} accounts")
         if verbose and outcome.loads:
             out.write("\nBulk loads (COPY via revops/bulk.py):")
             out.write(f"  {'table':<24} {'rows':>10} {'seconds':>9} {'rows/s':>10}")
