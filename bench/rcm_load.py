@@ -1,7 +1,6 @@
 """RCM ingestion end to end: generated 837 and 835 files received, parsed, checked and loaded, vs raw COPY.
 
-Run: DATABASE_URL=... python bench/rcm_load.py [--claims 100000] [--small 10000] [--sequential] [--aggregates]
-     [--statements] [--profile] [--keep]
+Run: DATABASE_URL=... python bench/rcm_load.py [--claims 100000] [--small 10000] [--profile] [--keep]
 
 For each size, a throwaway organization is created; an 837P with that many claims is loaded,
 then an 835 of the same size that pays them (same control numbers, so every payment is matched
@@ -15,9 +14,7 @@ child, the raw COPY of exactly the rows the load wrote (selected back from the t
 unrestricted temp tables (``revops.bulk.copy_measure_raw``), so the distance to the COPY limit
 shows; with ``--aggregates`` also the KPI aggregate refresh that a real run does after the
 load (rcm_feeds.aggregates, timed apart). ``--profile`` prints the load's cProfile top
-functions; ``--statements`` times each statement shape; ``--sequential`` loads every file a second
-time (another organization) with parsing in the loading thread, against the default parse-ahead
-thread. The organizations are deleted at the end unless --keep.
+functions. The organizations are deleted at the end unless --keep.
 """
 from __future__ import annotations
 
@@ -174,10 +171,8 @@ def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bo
     return result
 
 
-def child(*args: str, parse_ahead: bool = True) -> dict[str, Any]:
-    env = {**os.environ, "RCM_PARSE_AHEAD": "1" if parse_ahead else "0"}
-    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True,
-                         env=env)
+def child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -191,8 +186,6 @@ def main() -> None:
                         help="also time the KPI aggregate refresh a real run does after the load")
     parser.add_argument("--statements", action="store_true",
                         help="time each statement shape of the load (deferred constraint checks included)")
-    parser.add_argument("--sequential", action="store_true",
-                        help="also load each file with parsing in the loading thread (RCM_PARSE_AHEAD=0), to compare")
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -217,13 +210,12 @@ def main() -> None:
     organizations = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            header = (f"\n{'mode':<12}{'file':<5}{'claims':>9}{'MB':>7}{'claims/s wall':>15}{'claims/s cpu':>14}"
+            header = (f"\n{'file':<5}{'claims':>9}{'MB':>7}{'claims/s wall':>15}{'claims/s cpu':>14}"
                       f"{'peak RSS MB':>13}{'rows':>10}{'raw COPY rows/s':>17}{'raw claims/s':>14}"
                       f"{'load/raw':>10}{'aggregates s':>14}")
             lines = []
             profiles = []
-            modes = [("parse-ahead", True)] + ([("sequential", False)] if args.sequential else [])
-            for n, (mode, parse_ahead) in ((n, m) for n in sizes for m in modes):
+            for n in sizes:
                 files = generate(Path(tmp), n, seed=n)
                 org = organization_create(name=f"bench rcm {uuid.uuid4().hex[:8]}", kind="behavioral_health")
                 organizations.append(org)
@@ -233,14 +225,13 @@ def main() -> None:
                 for kind in ("837", "835"):
                     path = files[kind]
                     run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
-                                "1" if args.aggregates else "0", "1" if args.statements else "0",
-                                parse_ahead=parse_ahead)
+                                "1" if args.aggregates else "0", "1" if args.statements else "0")
                     claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
                     assert claims == n, run["counts"]
                     rows = int(run["raw_rows"])
                     raw_claims = n / run["raw_seconds"]
                     lines.append(
-                        f"{mode:<12}{kind:<5}{n:>9,}{path.stat().st_size / 1e6:>7.1f}{n / run['wall']:>15,.0f}"
+                        f"{kind:<5}{n:>9,}{path.stat().st_size / 1e6:>7.1f}{n / run['wall']:>15,.0f}"
                         f"{n / run['cpu']:>14,.0f}{run['maxrss_mb']:>13.1f}{rows:>10,}"
                         f"{rows / run['raw_seconds']:>17,.0f}{raw_claims:>14,.0f}"
                         f"{(n / run['wall']) / raw_claims:>10.2f}"
@@ -250,7 +241,7 @@ def main() -> None:
                         profiles.append(f"--- {kind} {n:,} claims ---\n{run['profile']}")
                     if args.statements:
                         profiles.append(f"--- {kind} {n:,} claims: statements ---\n{run['statements']}")
-                    print(f"  {mode}: loaded {kind} {n:,} claims in {run['wall']:.1f} s", flush=True)
+                    print(f"  loaded {kind} {n:,} claims in {run['wall']:.1f} s", flush=True)
             print(header)
             print("\n".join(lines))
             for text in profiles:

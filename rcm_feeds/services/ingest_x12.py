@@ -7,9 +7,6 @@ feed receives is refused the same way (``wrong_kind``).
 """
 from __future__ import annotations
 
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -86,72 +83,12 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-# RCM_PARSE_AHEAD=0 loads in one thread (bench/rcm_load.py --sequential compares both).
-PARSE_AHEAD = os.environ.get("RCM_PARSE_AHEAD", "1") != "0"
-CHUNK = 500  # records per hand-over from the parsing thread
-AHEAD = 16  # chunks the parser may run ahead (bounded: memory stays flat with file size)
-_END = object()
-
-
-def _parse_ahead(records: Iterator[Any], stream: IO[bytes], out: queue.Queue[Any], stop: threading.Event) -> None:
-    """Parsing thread: pure Python on the file, no database. Hands over chunks of records with the
-    stream position after them; an engine error travels to the loading thread to be raised there."""
-    tell = getattr(stream, "tell", None)
-    try:
-        chunk: list[Any] = []
-        for record in records:
-            chunk.append(record)
-            if len(chunk) >= CHUNK:
-                out.put((chunk, tell() if tell else None))
-                chunk = []
-                if stop.is_set():
-                    return
-        out.put((chunk, tell() if tell else None))
-        out.put(_END)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by the loading thread
-        out.put(exc)
-
-
 def _drive(ctx: LoadContext, stream: IO[bytes], loader: Any, records: Iterator[Any]) -> None:
-    """Parse in a second thread while this one loads (the database work waits on the socket with
-    the GIL released, so parsing the next records overlaps it; bench/rcm_load.py measures it).
-    Only this thread touches the database and the transaction."""
-    if not PARSE_AHEAD:
-        tell = getattr(stream, "tell", None)
-        for n, record in enumerate(records, start=1):
-            loader.add(record)
-            if tell is not None and n % 2000 == 0:
-                ctx.progress(tell(), f"{n:,} records read")
-        loader.finish()
-        ctx.flush_warnings()
-        return
-    handover: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
-    stop = threading.Event()
-    parser = threading.Thread(target=_parse_ahead, args=(records, stream, handover, stop), name="x12-parse",
-                              daemon=True)
-    parser.start()
-    n = 0
-    try:
-        while True:
-            item = handover.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            chunk, position = item
-            for record in chunk:
-                loader.add(record)
-            n += len(chunk)
-            if position is not None:
-                ctx.progress(position, f"{n:,} records read")
-    finally:
-        stop.set()
-        while parser.is_alive():  # let a parser blocked on a full queue see the stop and leave
-            try:
-                handover.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        parser.join()
+    tell = getattr(stream, "tell", None)
+    for n, record in enumerate(records, start=1):
+        loader.add(record)
+        if tell is not None and n % 2000 == 0:
+            ctx.progress(tell(), f"{n:,} records read")
     loader.finish()
     ctx.flush_warnings()
 
