@@ -159,7 +159,7 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
         plan = self.get_object()
         balance = selectors.plan_balance(plan=plan)
         if self.is_export():
-            rows = [{k: r[k] for k in ("id", "code", "name", "accounts", "potential", "workload", "share",
+            rows = [{k: r[k] for k in ("id", "code", "name", "accounts", "potential", "workload", "travel_km", "share",
                                        "deviation_pct")} for r in balance.territories]
             cents = Decimal("0.01")
             rows.append({"id": None, "code": None, "name": "Unassigned", "accounts": balance.unassigned["accounts"],

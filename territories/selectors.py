@@ -12,7 +12,9 @@ All set-based (SQL), in the active organization. Definitions (also in docs/terri
 - **Potential** of an account, by the plan's basis, from its ``AccountVolume`` of the plan's
   start year (else its latest earlier year): volume; revenue (billed charges); payer-adjusted =
   revenue x factor (revenue when the organization has no RCM data, flagged).
-- **Workload**: rep visits a year (``AccountVolume.visits``); accounts are counted apart.
+- **Workload**: rep visits a year (``AccountVolume.visits``); accounts are counted apart; the
+  **travel proxy** of a territory is the mean great-circle distance in km from its accounts (with
+  coordinates) to their centroid (the mean of their coordinates).
 - **Balance** over leaf territories: coefficient of variation of potential (population standard
   deviation / mean), max/min ratio, largest deviation from the mean in %.
 """
@@ -159,19 +161,28 @@ def plan_balance(*, plan: TerritoryPlan) -> Balance:
     column, multiplier, note = potential_factor(plan)
     rows = _rows(f"""
         WITH p AS ({POTENTIAL_SQL}),
-        per AS (
-            SELECT pa.territory_id, count(*) AS accounts, sum(p.{column}) AS base, sum(p.visits) AS workload
+        placed AS MATERIALIZED (
+            SELECT pa.territory_id, p.{column} AS base, p.visits, p.latitude::float8 AS lat, p.longitude::float8 AS lon,
+                   avg(p.latitude::float8) OVER w AS clat, avg(p.longitude::float8) OVER w AS clon
             FROM territories_planassignment pa JOIN p ON p.id = pa.account_id
             WHERE pa.tenant_id = %(t)s AND pa.plan_id = %(plan)s
-            GROUP BY pa.territory_id
+            WINDOW w AS (PARTITION BY pa.territory_id)
+        ),
+        per AS (
+            SELECT territory_id, count(*) AS accounts, sum(base) AS base, sum(visits) AS workload,
+                   -- haversine, earth radius 6371 km
+                   avg(2 * 6371 * asin(sqrt(power(sin(radians(lat - clat) / 2), 2)
+                       + cos(radians(lat)) * cos(radians(clat)) * power(sin(radians(lon - clon) / 2), 2))))
+                       AS travel_km
+            FROM placed GROUP BY territory_id
         )
         SELECT t.id, t.code, t.name, t.color, t.parent_id, coalesce(per.accounts, 0) AS accounts,
-               coalesce(per.base, 0) AS base, coalesce(per.workload, 0) AS workload
+               coalesce(per.base, 0) AS base, coalesce(per.workload, 0) AS workload, per.travel_km
         FROM territories_territory t LEFT JOIN per ON per.territory_id = t.id
         WHERE t.tenant_id = %(t)s AND t.plan_id = %(plan)s
           AND NOT EXISTS (SELECT 1 FROM territories_territory c WHERE c.tenant_id = %(t)s AND c.parent_id = t.id)
         UNION ALL
-        SELECT NULL, NULL, 'Unassigned', NULL, NULL, per.accounts, per.base, per.workload
+        SELECT NULL, NULL, 'Unassigned', NULL, NULL, per.accounts, per.base, per.workload, NULL
         FROM per WHERE per.territory_id IS NULL
     """, {"t": require_tenant_id(), "plan": plan.pk, "year": plan.effective_from.year})
     unassigned = {"accounts": 0, "potential": ZERO, "workload": ZERO}

@@ -198,6 +198,7 @@ class BalanceTerritorySerializer(serializers.Serializer):
     accounts = serializers.IntegerField()
     potential = serializers.DecimalField(max_digits=18, decimal_places=2)
     workload = serializers.DecimalField(max_digits=18, decimal_places=2)
+    travel_km = serializers.FloatField(allow_null=True, help_text="Mean km from the accounts to their centroid.")
     share = serializers.FloatField(allow_null=True)
     deviation_pct = serializers.FloatField(allow_null=True)
 

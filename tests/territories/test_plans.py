@@ -249,3 +249,17 @@ def test_delete_keeps_history_plans(a, world):
     services.plan_delete(plan=draft)
     assert not PlanAssignment.objects.filter(plan_id=draft.pk).exists()
     assert RuleKind.ZIP == "zip"
+
+
+def test_travel_proxy_is_the_mean_distance_to_the_territory_centroid(a):
+    plan = services.plan_create(name="Travel", effective_from=JAN, potential_basis="revenue")
+    t1 = services.territory_create(plan=plan, code="T1", name="Equator")
+    services.rule_save(plan=plan, territory=t1, kind="state", value="TN")
+    # Two accounts on the equator 2 degrees of longitude apart: the centroid is halfway, each is one
+    # degree of arc (6371 km x pi / 180 = 111.19 km) from it.
+    for lon in ("-1", "1"):
+        Account.objects.create(name=f"E{lon}", zip_code="37201", state="TN", latitude=Decimal("0"),
+                               longitude=Decimal(lon))
+    services.plan_assign(plan=plan)
+    (row,) = selectors.plan_balance(plan=plan).territories
+    assert row["travel_km"] == pytest.approx(111.19, abs=0.01)
