@@ -83,7 +83,12 @@ def test_feed_form_redraws_the_mapping_for_the_kind_and_shows_errors_in_place(
     assert page.locator("input[name=map__balance]").input_value() == "Open Balance"
 
     page.get_by_label("Poll schedule (cron, UTC)").fill("0 5 * * *")
+    page.wait_for_load_state("networkidle")  # the error swap has settled before the second submit
     page.get_by_role("button", name="Add feed").click()
-    page.wait_for_url(live_server.url + reverse("billing_feeds"))
+    try:
+        page.wait_for_url(live_server.url + reverse("billing_feeds"), timeout=30_000)
+    except Exception:  # say what the page shows instead of a bare timeout
+        errors = page.locator(".error, .errorlist, [role=alert]").all_inner_texts()
+        raise AssertionError(f"no redirect to the feeds list; page {page.url} shows {errors}") from None
     assert "Feed Aging snapshot saved." in page.locator("main").inner_text()
     assert "CSV A/R aging snapshot" in page.locator("table").inner_text()
