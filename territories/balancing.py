@@ -35,11 +35,6 @@ from .models import AssignmentRule, BalanceRun, BalanceRunStatus, RuleKind, Terr
 GEOGRAPHIC = ("zip", "zip3", "county", "state")
 
 
-def _leaves(plan: TerritoryPlan) -> list[Territory]:
-    parents = set(Territory.objects.filter(plan=plan).exclude(parent=None).values_list("parent_id", flat=True))
-    return [t for t in Territory.objects.filter(plan=plan).order_by("code") if t.pk not in parents]
-
-
 @transaction.atomic
 def balance_start(*, plan: TerritoryPlan, territories: int | None = None, tolerance: Decimal = Decimal("0.05"),
                   weight_potential: float = 1.0, weight_workload: float = 0.0, weight_compactness: float = 1.0,
@@ -48,7 +43,7 @@ def balance_start(*, plan: TerritoryPlan, territories: int | None = None, tolera
     the caller runs ``balance_execute`` itself, as the demo seed does)."""
     if not plan.is_editable:
         raise ValidationError("Only a draft or proposed plan can be balanced: copy the plan first.")
-    leaves = _leaves(plan)
+    leaves = selectors.leaf_territories(plan)
     k = territories or len(leaves)
     if k < 1:
         raise ValidationError({"territories": "Create at least one territory first."})
@@ -132,7 +127,7 @@ def balance_execute(*, run: BalanceRun, progress: Callable[[float, str], None] |
     with transaction.atomic():
         before = selectors.plan_balance(plan=plan)
         BalanceRun.objects.filter(pk=run.pk).update(status=BalanceRunStatus.RUNNING, before=_summary(before))
-        leaves = _leaves(plan)
+        leaves = selectors.leaf_territories(plan)
         for n in range(len(leaves), run.territories):  # more territories asked for than the plan has
             parent = leaves[0].parent if leaves else None
             code = f"NEW-{n + 1:02d}"
@@ -174,7 +169,7 @@ def balance_execute(*, run: BalanceRun, progress: Callable[[float, str], None] |
             audit_bulk(model=AssignmentRule, action=AuditAction.UPDATE, tenant_id=require_tenant_id(),
                        summary={"plan": plan.pk, "balance_run": run.pk, "zip_rules_written": len(moved)})
         services.plan_assign(plan=plan)
-        services._touched(plan)
+        services.plan_touched(plan)
         after = selectors.plan_balance(plan=plan)
         result = {
             "zips_moved": len(moved), "tolerance_met": bool(solution.tolerance_met),

@@ -80,7 +80,7 @@ def rules_import(*, plan: TerritoryPlan, text: str, all_or_nothing: bool = False
                 if territory is None:
                     raise ValidationError(f"territory {row['territory']!r} is not a territory of this plan")
                 kind = _kind(row["kind"])
-                value = services._normalise(kind, row["value"])  # the rule's own check and normal form
+                value = services.rule_value_normalise(kind, row["value"])  # the rule's own check and normal form
                 row["kind"], row["value"] = kind, value
                 if (kind, value.lower()) in seen:
                     raise ValidationError(f"{kind} {value} appears again (first on line {seen[(kind, value.lower())]})")

@@ -131,6 +131,33 @@ def account_potentials(*, plan: TerritoryPlan) -> list[dict[str, Any]]:
     return rows
 
 
+def zip_potentials(*, plan: TerritoryPlan) -> list[dict[str, Any]]:
+    """Active accounts grouped by (ZIP, plan territory): accounts, potential, and the sum and count
+    of their coordinates (what the map needs, without one row per account)."""
+    column, multiplier, _ = potential_factor(plan)
+    rows = _rows(f"""
+        SELECT p.zip_code, t.code AS territory_code, count(*) AS accounts, sum(p.{column}) AS base,
+               coalesce(sum(p.latitude::float8) FILTER (WHERE p.longitude IS NOT NULL), 0) AS lat_sum,
+               coalesce(sum(p.longitude::float8) FILTER (WHERE p.latitude IS NOT NULL), 0) AS lon_sum,
+               count(*) FILTER (WHERE p.latitude IS NOT NULL AND p.longitude IS NOT NULL) AS located
+        FROM ({POTENTIAL_SQL}) p
+        LEFT JOIN territories_planassignment pa ON pa.tenant_id = %(t)s AND pa.plan_id = %(plan)s AND pa.account_id = p.id
+        LEFT JOIN territories_territory t ON t.id = pa.territory_id
+        GROUP BY p.zip_code, t.code
+        ORDER BY p.zip_code, t.code
+    """, {"t": require_tenant_id(), "plan": plan.pk, "year": plan.effective_from.year})
+    for row in rows:
+        row["potential"] = (row.pop("base") * multiplier).quantize(Decimal("0.01"))
+    return rows
+
+
+def leaf_territories(plan: TerritoryPlan) -> list[Territory]:
+    """The plan's territories without sub-territories (where accounts are balanced), by code."""
+    nodes = list(Territory.objects.filter(plan=plan).order_by("code"))
+    parents = {t.parent_id for t in nodes if t.parent_id is not None}
+    return [t for t in nodes if t.pk not in parents]
+
+
 @dataclass
 class Balance:
     territories: list[dict[str, Any]]
@@ -221,32 +248,36 @@ def plan_diff(*, plan: TerritoryPlan, against: TerritoryPlan | None = None) -> d
            AND c.valid_from <= %(on)s AND (c.valid_to IS NULL OR c.valid_to > %(on)s)
          ORDER BY c.valid_from DESC LIMIT 1)
     """
+    params = {"t": require_tenant_id(), "plan": plan.pk, "against": against.pk, "on": on, "year": on.year}
+    # Only the accounts that move come back to Python; the total is one sum beside them.
     rows = _rows(f"""
-        WITH p AS ({POTENTIAL_SQL})
-        SELECT p.id AS account_id, a.name AS account, p.{column} AS base,
-               ot.code AS from_code, nt.code AS to_code,
-               {rep_sql.format(t="old.territory_id")} AS from_person_id,
-               {rep_sql.format(t="new.territory_id")} AS to_person_id
-        FROM p JOIN revops_account a ON a.id = p.id
-        LEFT JOIN territories_planassignment old
-               ON old.tenant_id = %(t)s AND old.plan_id = %(against)s AND old.account_id = p.id
-        LEFT JOIN territories_planassignment new
-               ON new.tenant_id = %(t)s AND new.plan_id = %(plan)s AND new.account_id = p.id
-        LEFT JOIN territories_territory ot ON ot.id = old.territory_id
-        LEFT JOIN territories_territory nt ON nt.id = new.territory_id
-    """, {"t": require_tenant_id(), "plan": plan.pk, "against": against.pk, "on": on, "year": on.year})
+        WITH p AS ({POTENTIAL_SQL}),
+        d AS (
+            SELECT p.id AS account_id, p.{column} AS base, ot.code AS from_code, nt.code AS to_code,
+                   {rep_sql.format(t="old.territory_id")} AS from_person_id,
+                   {rep_sql.format(t="new.territory_id")} AS to_person_id
+            FROM p
+            LEFT JOIN territories_planassignment old
+                   ON old.tenant_id = %(t)s AND old.plan_id = %(against)s AND old.account_id = p.id
+            LEFT JOIN territories_planassignment new
+                   ON new.tenant_id = %(t)s AND new.plan_id = %(plan)s AND new.account_id = p.id
+            LEFT JOIN territories_territory ot ON ot.id = old.territory_id
+            LEFT JOIN territories_territory nt ON nt.id = new.territory_id
+        )
+        SELECT d.*, a.name AS account FROM d JOIN revops_account a ON a.id = d.account_id
+        WHERE d.from_code IS DISTINCT FROM d.to_code OR d.from_person_id IS DISTINCT FROM d.to_person_id
+    """, params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(sum({column}), 0) FROM ({POTENTIAL_SQL}) p", params)
+        total = (cursor.fetchone()[0] * multiplier).quantize(Decimal("0.01"))
     from revops.models import Person
 
     names = {p.pk: str(p) for p in Person.objects.filter(
         pk__in={r["from_person_id"] for r in rows} | {r["to_person_id"] for r in rows})}
-    total = ZERO
     moves = []
     by_rep: dict[Any, dict[str, Any]] = {}
     for row in rows:
         potential = (row["base"] * multiplier).quantize(Decimal("0.01"))
-        total += potential
-        if row["from_code"] == row["to_code"] and row["from_person_id"] == row["to_person_id"]:
-            continue
         move = {"account_id": row["account_id"], "account": row["account"], "from": row["from_code"],
                 "to": row["to_code"], "from_rep": names.get(row["from_person_id"]),
                 "to_rep": names.get(row["to_person_id"]), "potential": potential}

@@ -50,7 +50,7 @@ def _editable(plan: TerritoryPlan) -> None:
                               "scenario to change it.")
 
 
-def _touched(plan: TerritoryPlan) -> None:
+def plan_touched(plan: TerritoryPlan) -> None:
     """An edit of a proposed plan withdraws the proposal."""
     if plan.status == PlanStatus.PROPOSED:
         plan.status = PlanStatus.DRAFT
@@ -92,7 +92,7 @@ def plan_update(*, plan: TerritoryPlan, **fields: Any) -> TerritoryPlan:
     if TerritoryPlan.objects.filter(name__iexact=plan.name).exclude(pk=plan.pk).exists():
         raise ValidationError({"name": "Another plan has this name."})
     plan.save()
-    _touched(plan)
+    plan_touched(plan)
     return plan
 
 
@@ -274,7 +274,7 @@ def territory_create(*, plan: TerritoryPlan, code: str, name: str, parent: Terri
         color = PALETTE[Territory.objects.filter(plan=plan).count() % len(PALETTE)]
     territory = Territory.objects.create(plan=plan, parent=parent, code=code, name=name.strip() or code,
                                          level=level.strip() or "territory", color=color)
-    _touched(plan)
+    plan_touched(plan)
     return territory
 
 
@@ -304,7 +304,7 @@ def territory_merge(*, source: Territory, target: Territory) -> Territory:
     PlanAssignment.objects.filter(plan=plan, territory=source).update(territory=target)
     source.delete()
     plan_assign(plan=plan)
-    _touched(plan)
+    plan_touched(plan)
     return target
 
 
@@ -360,7 +360,7 @@ def territory_update(*, territory: Territory, **fields: Any) -> Territory:
             raise ValidationError({"color": "A colour reads #rrggbb, e.g. #2563eb."})
         territory.color = color or territory.color
     territory.save()
-    _touched(plan)
+    plan_touched(plan)
     return territory
 
 
@@ -373,11 +373,11 @@ def territory_delete(*, territory: Territory) -> None:
         raise ValidationError("The territory has sub-territories: merge or delete them first.")
     territory.delete()
     plan_assign(plan=plan)
-    _touched(plan)
+    plan_touched(plan)
 
 # -- rules -----------------------------------------------------------------------------------------
 
-def _normalise(kind: str, value: str) -> str:
+def rule_value_normalise(kind: str, value: str) -> str:
     value = (value or "").strip()
     if kind not in RULE_PRECEDENCE:
         raise ValidationError({"kind": f"Unknown rule kind {kind!r}."})
@@ -413,7 +413,7 @@ def rule_save(*, plan: TerritoryPlan, territory: Territory, kind: str, value: st
     _editable(plan)
     if territory.plan_id != plan.pk:
         raise ValidationError({"territory": "The territory belongs to another plan."})
-    value = _normalise(kind, value)
+    value = rule_value_normalise(kind, value)
     clash = AssignmentRule.objects.filter(plan=plan, kind=kind, value__iexact=value)
     if rule is not None:
         clash = clash.exclude(pk=rule.pk)
@@ -424,7 +424,7 @@ def rule_save(*, plan: TerritoryPlan, territory: Territory, kind: str, value: st
     rule.save()
     if reassign:
         plan_assign(plan=plan)
-    _touched(plan)
+    plan_touched(plan)
     return rule
 
 
@@ -434,13 +434,13 @@ def rule_delete(*, rule: AssignmentRule) -> None:
     _editable(plan)
     rule.delete()
     plan_assign(plan=plan)
-    _touched(plan)
+    plan_touched(plan)
 
 
 @transaction.atomic
 def unit_move(*, plan: TerritoryPlan, kind: str, value: str, territory: Territory) -> AssignmentRule:
     """Move a ZIP (or a named account, or any rule key) to ``territory``: its rule is created or re-pointed."""
-    value = _normalise(kind, value)
+    value = rule_value_normalise(kind, value)
     existing = AssignmentRule.objects.filter(plan=plan, kind=kind, value__iexact=value).first()
     if existing is not None and existing.locked:
         raise ValidationError(f"{RuleKind(kind).label} {value} is locked in {existing.territory.code}: unlock it first.")
@@ -470,7 +470,7 @@ def coverage_assign(*, territory: Territory, person: Person | None = None, place
                 current.save(update_fields=["valid_to"])
     coverage = Coverage.objects.create(territory=territory, person=person, placeholder=placeholder.strip(),
                                        role=role, valid_from=valid_from)
-    _touched(plan)
+    plan_touched(plan)
     return coverage
 
 

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from revops.access import CHANGE, allowed, require_access
 from revops.jobs import job_live_progress
 
-from .. import balancing
+from .. import balancing, selectors
 from ..models import BalanceRun, TerritoryPlan
 
 RESOURCE = "territories"
@@ -33,7 +33,7 @@ class BalanceForm(forms.Form):
 
 def runs_context(request: HttpRequest, plan: TerritoryPlan, form: BalanceForm | None = None,
                  error: str | None = None) -> dict[str, Any]:
-    leaves = len(balancing._leaves(plan))
+    leaves = len(selectors.leaf_territories(plan))
     runs = list(BalanceRun.objects.filter(plan=plan).select_related("job", "created_by")[:5])
     for run in runs:
         if run.job is not None:

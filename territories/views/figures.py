@@ -60,20 +60,19 @@ class ZipUnit:
         return len(self.by_territory) > 1
 
 
-def zip_units(accounts: list[dict[str, Any]]) -> list[ZipUnit]:
-    """Accounts (``selectors.account_potentials`` rows) grouped by ZIP; the centroid is the mean of the
-    accounts' coordinates, or the ZIP's own centroid when none of them has coordinates."""
+def zip_units(groups: list[dict[str, Any]]) -> list[ZipUnit]:
+    """``selectors.zip_potentials`` rows (accounts by ZIP and territory) folded per ZIP; the centroid is
+    the mean of the accounts' coordinates, or the ZIP's own centroid when none of them has coordinates."""
     units: dict[str, ZipUnit] = {}
-    for row in accounts:
+    for row in groups:
         unit = units.setdefault(row["zip_code"], ZipUnit(zip_code=row["zip_code"]))
-        unit.accounts += 1
+        unit.accounts += row["accounts"]
         unit.potential += row["potential"]
         code = row.get("territory_code")
         unit.by_territory[code] = unit.by_territory.get(code, ZERO) + row["potential"]
-        if row.get("latitude") is not None and row.get("longitude") is not None:
-            unit._lat_sum += float(row["latitude"])
-            unit._lon_sum += float(row["longitude"])
-            unit._located += 1
+        unit._lat_sum += row["lat_sum"]
+        unit._lon_sum += row["lon_sum"]
+        unit._located += row["located"]
     for unit in units.values():
         if unit._located:
             unit.lat, unit.lon = unit._lat_sum / unit._located, unit._lon_sum / unit._located

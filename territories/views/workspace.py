@@ -53,7 +53,8 @@ def workspace_context(request: HttpRequest, plan: TerritoryPlan, *, tolerance: f
                       bound: dict[str, django_forms.Form] | None = None) -> dict[str, Any]:
     """Everything the workspace and its fragments show, from the selectors."""
     balance = selectors.plan_balance(plan=plan)
-    accounts = selectors.account_potentials(plan=plan)
+    groups = selectors.zip_potentials(plan=plan)
+    accounts_total = sum(g["accounts"] for g in groups)
     tree = selectors.hierarchy(plan)
     colors = {t.code: figures.territory_color(t, i) for i, t in enumerate(sorted((t for _, t in tree),
                                                                                    key=lambda t: t.code))}
@@ -75,19 +76,19 @@ def workspace_context(request: HttpRequest, plan: TerritoryPlan, *, tolerance: f
     nodes = [{"depth": depth, "territory": t, "color": colors.get(t.code), "leaf": t.pk in by_id,
               "stats": by_id.get(t.pk), "primary": primary.get(t.pk), "rules": rule_counts.get(t.pk, 0),
               "indent": depth * 1.25} for depth, t in tree]
-    units = figures.zip_units(accounts)
+    units = figures.zip_units(groups)
     territories = [{"code": t.code, "name": t.name, "color": colors.get(t.code)} for _, t in tree]
     leaves_accounts = sum(r["accounts"] for r in balance.territories)
     total_potential = sum((r["potential"] for r in balance.territories), ZERO) + balance.unassigned["potential"]
-    on_branches = len(accounts) - leaves_accounts - balance.unassigned["accounts"]
+    on_branches = accounts_total - leaves_accounts - balance.unassigned["accounts"]
     editable = plan.is_editable and can_change(request)
     return {
         "plan": plan, "balance": balance, "tolerance": tolerance, "tolerance_pct": round(tolerance * 100, 1),
         "within": figures.within_tolerance(balance, tolerance),
-        "cv_pct": balance.cv * 100 if balance.cv is not None else None, "accounts_total": len(accounts),
+        "cv_pct": balance.cv * 100 if balance.cv is not None else None, "accounts_total": accounts_total,
         "accounts_assigned": leaves_accounts, "total_potential": total_potential, "on_branches": on_branches,
         "nodes": nodes, "coverage": coverage, "rules": rules, "zip_count": len(units),
-        "has_territories": bool(tree), "has_accounts": bool(accounts),
+        "has_territories": bool(tree), "has_accounts": bool(groups),
         "map_figure": figures.map_figure(units, territories) if units else None,
         "balance_figure": figures.balance_figure(balance, tolerance) if balance.territories else None,
         "editable": editable, "can_change": can_change(request), "forms": _forms(plan, bound) if editable else {},
