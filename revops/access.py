@@ -53,6 +53,15 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # Territory plans: analysts design them (integrators sync rules and assignments), executives
     # and admins approve and activate them, reps see the map of their organization's plans.
     "territories": {VIEW: frozenset({A, E, R, P, I}), CHANGE: frozenset({A, R, I}), APPROVE: frozenset({A, E})},
+    # Quota plans: analysts allocate and edit them (integrators feed credited transactions and
+    # custom metrics), executives read and approve/activate, reps read their organization's quotas.
+    "quotas": {VIEW: frozenset({A, E, R, P, I}), CHANGE: frozenset({A, R, I}), APPROVE: frozenset({A, E})},
+    # Forecasting: analysts and integrators keep the pipeline, periods and runs; everyone in sales reads.
+    "forecasting": {VIEW: frozenset({A, E, R, P, I}), CHANGE: frozenset({A, R, I})},
+    # Forecast calls: reps submit their own number, managers (executives or reps with reports) adjust
+    # their team's; analysts and admins may enter calls on someone's behalf. Whose number a user may
+    # submit is checked against the person linked to their membership.
+    "forecast_calls": {VIEW: frozenset({A, E, R, P}), CHANGE: frozenset({A, E, R, P})},
 }
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
@@ -70,6 +79,12 @@ RESOURCE_DESCRIPTIONS: dict[str, str] = {
     "billing_dashboard": "The billing dashboard (/billing/): KPIs, denials, A/R, days to pay, ingestion runs",
     "territories": "Territory plans, hierarchy, assignment rules, coverage, potential, balancing runs, plan diffs "
                    "(pages under /territories/, API under /api/v1/territories/); approve = approve and activate a plan",
+    "forecasting": "Opportunities and their history, stages, forecast periods, forecast runs (weighted pipeline, "
+                   "time series, cash), accuracy (pages under /forecasting/, API under /api/v1/forecasting/)",
+    "forecast_calls": "Forecast calls: a rep's own number per category, a manager's adjustment of their team's "
+                      "(only for the person linked to the user and their reports, unless an admin or analyst)",
+    "quotas": "Quota plans, allocation, overrides, bottom-up submissions, seasonality, credited transactions, "
+              "attainment (pages under /quotas/, API under /api/v1/quotas/); approve = approve and activate a plan",
 }
 
 

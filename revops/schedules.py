@@ -14,6 +14,7 @@ from revops.tenancy import require_tenant_id
 SCHEDULABLE_TASKS: dict[str, str] = {
     "revops.tasks.jobs_prune": "Delete finished job records older than 90 days",
     "rcm_feeds.tasks.feeds_poll": "Receive new files from an RCM feed's inbox folder and load them",
+    "quotas.tasks.attainment_refresh_active": "Recompute quota attainment of the active plans from credited transactions",
 }
 
 

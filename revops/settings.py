@@ -199,6 +199,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipRoleEnum": "revops.models.access.Role",
         "PersonRoleEnum": "revops.models.reference.PersonRole",
+        "CreditedTransactionKindEnum": "quotas.models.TransactionKind",
     },
 }
 

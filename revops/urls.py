@@ -1,7 +1,9 @@
 """Root URL configuration: pages, the API (with its OpenAPI schema) and the admin pages."""
 from django.urls import include, path
 
+from forecasting import urls as forecasting_urls
 from rcm_feeds import urls as rcm_urls
+from quotas import urls as quota_urls
 from territories import urls as territory_urls
 
 urlpatterns = [
@@ -9,6 +11,10 @@ urlpatterns = [
     path("billing/", include(rcm_urls.page_urlpatterns)),
     path("api/v1/territories/", include(territory_urls.api_urlpatterns)),
     path("territories/", include(territory_urls.page_urlpatterns)),
+    path("api/v1/quotas/", include(quota_urls.api_urlpatterns)),
+    path("quotas/", include(quota_urls.page_urlpatterns)),
+    path("api/v1/forecasting/", include(forecasting_urls.api_urlpatterns)),
+    path("forecasting/", include(forecasting_urls.page_urlpatterns)),
     path("api/v1/", include("revops.api.urls")),
     path("", include("revops.views.urls")),
 ]

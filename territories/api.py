@@ -160,12 +160,12 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
         balance = selectors.plan_balance(plan=plan)
         if self.is_export():
             rows = [{k: r[k] for k in ("id", "code", "name", "accounts", "potential", "workload", "travel_km", "share",
-                                       "deviation_pct")} for r in balance.territories]
+                                       "deviation_pct", "quota", "actual", "attainment")} for r in balance.territories]
             cents = Decimal("0.01")
             rows.append({"id": None, "code": None, "name": "Unassigned", "accounts": balance.unassigned["accounts"],
                          "potential": Decimal(balance.unassigned["potential"]).quantize(cents),
                          "workload": Decimal(balance.unassigned["workload"]).quantize(cents),
-                         "share": None, "deviation_pct": None})
+                         "share": None, "deviation_pct": None, "quota": None, "actual": None, "attainment": None})
             return Response(rows)
         data = {"plan": plan.pk, "note": balance.note, "mean": balance.mean, "cv": balance.cv,
                 "max_min_ratio": balance.max_min_ratio, "max_deviation_pct": balance.max_deviation_pct,

@@ -223,9 +223,15 @@ def plan_balance(*, plan: TerritoryPlan) -> Balance:
     leaves.sort(key=lambda r: r["code"])
     mean, cv, ratio, deviation = balance_stats([r["potential"] for r in leaves])
     total = sum((r["potential"] for r in leaves), ZERO)
+    from quotas.selectors import leaf_attainment_by_code  # quotas builds on territories, not the reverse
+
+    attainment = leaf_attainment_by_code()
     for row in leaves:
         row["share"] = float(row["potential"] / total) if total > 0 else None
         row["deviation_pct"] = float((row["potential"] - mean) / mean * 100) if mean > 0 else None
+        current = attainment.get(row["code"], {})
+        row["quota"], row["actual"] = current.get("quota"), current.get("actual")
+        row["attainment"] = current.get("attainment")
     return Balance(leaves, unassigned, mean, cv, ratio, deviation, note)
 
 

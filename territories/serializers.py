@@ -201,6 +201,10 @@ class BalanceTerritorySerializer(serializers.Serializer):
     travel_km = serializers.FloatField(allow_null=True, help_text="Mean km from the accounts to their centroid.")
     share = serializers.FloatField(allow_null=True)
     deviation_pct = serializers.FloatField(allow_null=True)
+    quota = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True,
+                                     help_text="This year's quota from the active quota plan (territory code).")
+    actual = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    attainment = serializers.FloatField(allow_null=True, help_text="Current attainment: actual / quota.")
 
 
 class UnassignedSerializer(serializers.Serializer):

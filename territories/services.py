@@ -185,6 +185,10 @@ def plan_activate(*, plan: TerritoryPlan, on: dt.date | None = None, user: Any |
     params = {"t": tenant_id, "plan": plan.pk, "on": on, "hold": on + dt.timedelta(days=plan.holdout_days),
               "holdout": plan.holdout_days > 0}
     with connection.cursor() as cursor:
+        # Set-based at any size: the primary of each territory on the day in one pass, hash joins on
+        # the accounts (a seed activates plans inside the transaction that loaded the accounts, when
+        # the tables have no statistics and the planner would otherwise pick nested loops).
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("""
             CREATE TEMP TABLE _activation ON COMMIT DROP AS
             SELECT pa.account_id, pa.territory_id, t.code, cov.person_id,
@@ -193,17 +197,19 @@ def plan_activate(*, plan: TerritoryPlan, on: dt.date | None = None, user: Any |
                        AS moved
             FROM territories_planassignment pa
             LEFT JOIN territories_territory t ON t.id = pa.territory_id
-            LEFT JOIN LATERAL (
-                SELECT c.person_id FROM territories_coverage c
-                WHERE c.tenant_id = %(t)s AND c.territory_id = pa.territory_id AND c.role = 'primary'
-                  AND c.person_id IS NOT NULL AND c.valid_from <= %(on)s AND (c.valid_to IS NULL OR c.valid_to > %(on)s)
-                ORDER BY c.valid_from DESC LIMIT 1
-            ) cov ON true
+            LEFT JOIN (
+                SELECT DISTINCT ON (c.territory_id) c.territory_id, c.person_id FROM territories_coverage c
+                WHERE c.tenant_id = %(t)s AND c.role = 'primary' AND c.person_id IS NOT NULL
+                  AND c.valid_from <= %(on)s AND (c.valid_to IS NULL OR c.valid_to > %(on)s)
+                ORDER BY c.territory_id, c.valid_from DESC
+            ) cov ON cov.territory_id = pa.territory_id
             LEFT JOIN territories_accountownership o
                    ON o.tenant_id = %(t)s AND o.account_id = pa.account_id AND o.valid_to IS NULL
             LEFT JOIN territories_territory ot ON ot.id = o.territory_id
             WHERE pa.tenant_id = %(t)s AND pa.plan_id = %(plan)s
         """, params)
+        cursor.execute("SET LOCAL enable_nestloop = on")
+        cursor.execute("ANALYZE _activation")
         cursor.execute("""
             UPDATE territories_accountownership o SET valid_to = %(on)s
             FROM _activation a WHERE o.id = a.old_id

@@ -151,11 +151,58 @@ def _territory_plan(tenant: Any, name: str) -> Any:
     return made[name]
 
 
+def _quota_plan(tenant: Any, name: str) -> Any:
+    """A draft quota plan on the sweep's territory plan (company, region, two leaves), phased by a typed-in
+    seasonality profile, and a credited transaction of the world's account; made once per organization."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from quotas import services as quota_services
+    from quotas.models import CreditedTransaction, Quota
+
+    territory_plan = tenant.objects.get("sweep:territoryplan") or _territory_plan(tenant, "territoryplan")
+    profile = quota_services.seasonality_save(name="Sweep phasing", weights=[1] * 12)
+    quota_services.transactions_upsert(rows=[("SWEEP-1", "bookings", "deal", tenant.objects["account"].pk, None,
+                                              dt.date(2025, 3, 1), Decimal("1200.00"), "Sweep deal")])
+    plan = quota_services.plan_create(name="Sweep quota plan", fiscal_year=2025, territory_plan=territory_plan,
+                                      company_target=Decimal("120000"), seasonality=profile)
+    made = {"quotaplan": plan, "quota": Quota.objects.get(plan=plan, code="T1"), "seasonalityprofile": profile,
+            "creditedtransaction": CreditedTransaction.objects.get(external_id="SWEEP-1")}
+    tenant.objects.update({f"sweep:{k}": v for k, v in made.items()})
+    return made[name]
+
+
+def _forecast(tenant: Any, name: str) -> Any:
+    """The default stages, an open opportunity of the world's rep, the January 2030 period with the rep's
+    call, and a weighted-pipeline run as of 31 December 2029; made once per organization."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from forecasting import services as forecast_services
+    from forecasting.models import ForecastCall, Opportunity, Stage
+
+    forecast_services.stages_install_defaults()
+    stage = Stage.objects.get(name="Proposal")
+    forecast_services.opportunities_upsert(rows=[("SWEEP-O1", "Sweep deal", tenant.objects["account"].pk, None,
+                                                  tenant.objects["person"].pk, stage.pk, Decimal("1000.00"),
+                                                  dt.date(2030, 1, 20), "commit", None, dt.date(2029, 12, 1))])
+    period = forecast_services.period_ensure(start=dt.date(2030, 1, 1))
+    forecast_services.call_submit(period=period, person=tenant.objects["person"], category="commit",
+                                  amount=Decimal("900"))
+    run = forecast_services.pipeline_run(as_of=dt.date(2029, 12, 31), horizon=1)
+    made = {"stage": Stage.objects.get(name="Qualified"), "opportunity": Opportunity.objects.get(external_id="SWEEP-O1"),
+            "forecastperiod": period, "forecastcall": ForecastCall.objects.get(period=period), "forecastrun": run}
+    tenant.objects.update({f"sweep:{k}": v for k, v in made.items()})
+    return made[name]
+
+
 # Objects the sweep must not take from the world as they are (revoking the world's API key
 # would sign the integrator out half-way through the role checks), or that the world lacks.
 SWEEP_OBJECTS = {
     "apikey": lambda tenant, name: _spare_api_key(),
     **{model: _territory_plan for model in ("territoryplan", "territory", "assignmentrule", "coverage")},
+    **{model: _quota_plan for model in ("quotaplan", "quota", "seasonalityprofile", "creditedtransaction")},
+    **{model: _forecast for model in ("stage", "opportunity", "forecastperiod", "forecastcall", "forecastrun")},
 }
 
 

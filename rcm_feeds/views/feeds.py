@@ -83,6 +83,20 @@ def _form_from_query(request: HttpRequest, feed: Feed | None) -> FeedForm:
     return FeedForm(feed=feed, kind=kind, initial=initial)
 
 
+def _focus_for_redraw(form: FeedForm) -> None:
+    """Where focus goes after htmx swaps the form in: the first field in error, else where it was.
+
+    htmx focuses an ``[autofocus]`` element of swapped content when the swap settles, so the name
+    field's autofocus (right for the first page load) would pull the cursor away from the field the
+    user is typing in after every re-draw. Only the first field in error keeps one.
+    """
+    for field in form.fields.values():
+        field.widget.attrs.pop("autofocus", None)
+    first_error = next((name for name in form.fields if name in form.errors), None)
+    if first_error is not None:
+        form.fields[first_error].widget.attrs["autofocus"] = True
+
+
 def _feed_form(request: HttpRequest, feed: Feed | None) -> HttpResponse:
     """GET shows the form (read-only without the change right); POST saves through ``feed_save``."""
     can_change = _can_change(request)
@@ -115,6 +129,8 @@ def _feed_form(request: HttpRequest, feed: Feed | None) -> HttpResponse:
             "hx-get": request.path, "hx-trigger": "change", "hx-target": "#feed-form", "hx-swap": "outerHTML",
             "hx-include": "#feed-form [name]:not([name=csrfmiddlewaretoken])",
         })
+    if htmx:
+        _focus_for_redraw(form)
     context = {"form": form, "feed": feed, "can_change": can_change}
     template = f"{FEED_FORM}#feed-form" if htmx else FEED_FORM
     return render(request, template, context, status=status)

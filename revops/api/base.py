@@ -1,12 +1,15 @@
 """What every API view shares: CSV/Excel export, error mapping, and upsert by natural key."""
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError, RestrictedError
 from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, as_serializer_error
@@ -17,6 +20,34 @@ from revops.tenancy import CrossTenantWrite
 
 from . import upsert
 from .renderers import EXPORT_FORMATS, CSVRenderer, XLSXRenderer
+
+
+def csv_records(text: str) -> list[dict[str, str]]:
+    """A CSV's rows as dicts by header (headers lower-cased, spaces as underscores; empty cells left out)."""
+    return [{k.strip().lower().replace(" ", "_"): v.strip() for k, v in row.items()
+             if k and v is not None and v.strip()} for row in csv.DictReader(io.StringIO(text))]
+
+
+class CSVRowsParser(BaseParser):
+    """``text/csv`` body for bulk endpoints: a header row, then one row per object (``csv_records``)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> list[dict[str, str]]:
+        try:
+            return csv_records(stream.read().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise exceptions.ParseError("The CSV is not UTF-8 text (save it as CSV UTF-8).") from None
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (``1``, ``true``, ``yes``, ``on``)."""
+    return str(request.query_params.get(name, "")).lower() in ("1", "true", "yes", "on")
+
+
+def request_user(request: Request) -> Any:
+    """The signed-in user, or None for an API key (services record who acted)."""
+    return request.user if request.user.is_authenticated else None
 
 
 class Conflict(exceptions.APIException):

@@ -20,6 +20,8 @@ from revops import services
 from revops.demo import catalog, core, scale
 from revops.demo.loads import Loader, LoadStat
 from revops.demo.rcm import RcmOutcome, rcm_seed
+from revops.demo.forecasting import ForecastOutcome, forecasting_seed
+from revops.demo.quotas import QuotaOutcome, quotas_seed
 from revops.demo.territories import TerritoryOutcome, territories_seed
 from revops.models import Account, Membership, Organization, Person, Role
 from revops.schedules import schedules_install_defaults
@@ -64,6 +66,8 @@ class OrgOutcome:
     accounts: int = 0
     billing: RcmOutcome | None = None
     territories: TerritoryOutcome | None = None
+    quotas: QuotaOutcome | None = None
+    forecasting: ForecastOutcome | None = None
 
 
 @dataclass
@@ -132,8 +136,8 @@ def _existing_logins(org: Organization) -> list[Login]:
 
 
 def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None, reset: bool = False,
-              baseline: bool = False, billing: bool = True, territories: bool = True,
-              progress: Callable[[str], None] | None = None) -> DemoOutcome:
+              baseline: bool = False, billing: bool = True, territories: bool = True, quotas: bool = True,
+              forecasting: bool = True, progress: Callable[[str], None] | None = None) -> DemoOutcome:
     """Build the demo organizations from ``seed``; existing ones are kept unless ``reset``.
 
     The data is a function of (seed, scale_factor, year) alone. ``baseline`` times a raw COPY
@@ -143,7 +147,10 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
     that history it lacks, so an interrupted load resumes. ``territories`` then builds each
     organization's territory plans (``revops.demo.territories``: an active plan, a mid-year
     realignment with a hold-out, a balanced draft for next year; after billing, whose RCM
-    aggregates the payer-adjusted potential reads). ``progress`` receives its progress lines.
+    aggregates the payer-adjusted potential reads). ``quotas`` then builds its quota plans on those
+    territory plans (``revops.demo.quotas``; needs ``territories``), and ``forecasting`` its pipeline,
+    monthly calls, month-end forecasts and scored past months (``revops.demo.forecasting``).
+    ``progress`` receives its progress lines.
     """
     if scale_factor < 1:
         raise ValueError("scale must be at least 1")
@@ -169,6 +176,16 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
             if progress:
                 progress(f"{org.organization.name}: territory plans")
             org.territories = territories_seed(organization=org.organization, seed=seed, year=year)
+    if territories and quotas:
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: quota plans")
+            org.quotas = quotas_seed(organization=org.organization, seed=seed, year=year, scale=scale_factor)
+    if forecasting:
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: pipeline and forecasts")
+            org.forecasting = forecasting_seed(organization=org.organization, seed=seed, year=year)
     return outcome
 
 

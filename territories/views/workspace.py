@@ -306,7 +306,7 @@ def plan_export(request: HttpRequest, pk: int) -> HttpResponse:
         balance = selectors.plan_balance(plan=plan)
         rows = [*balance.territories, {**balance.unassigned, "code": "", "name": "Unassigned"}]
         columns = [Column(h, h) for h in ("code", "name", "accounts", "potential", "workload", "share",
-                                          "deviation_pct")]
+                                          "deviation_pct", "quota", "actual", "attainment")]
     elif table == "rules":
         rows = AssignmentRule.objects.filter(plan=plan).select_related("territory").order_by("kind", "priority", "id")
         columns = [Column("territory", "territory.code"), Column("kind", "kind"), Column("value", "value"),

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from revops.demo import scale
+from revops.demo.quotas import BENCH_DEALS_PER_SCALE_UNIT
 from revops.demo.rcm import BENCH_CLAIMS_PER_UNIT
 from revops.demo.services import DemoOutcome, default_year, demo_seed
 
@@ -20,6 +21,14 @@ appeals and write-offs; revops/demo/rcm). An existing organization gets whatever
 history it lacks; --no-billing skips it. Then each organization gets its territory plans
 (revops/demo/territories): the plan active since January, a July realignment with a 30-day
 hold-out, and a draft for next year balanced by the optimizer; --no-territories skips them.
+Then its quota plans (revops/demo/quotas): two fiscal years of credited bookings (and Riverbend's
+net collected revenue), a learned and a typed seasonality profile, last year's plan archived with
+its attainment, this year's active with attainment and the July realignment's relief, and a draft
+for next year with overrides and bottom-up submissions; --no-quotas skips them (so does
+--no-territories: quotas are set on the territory plans). Then its pipeline (revops/demo/forecasting):
+opportunities with their stage history from January of the demo year to today, a forecast period per
+month with reps' calls and managers' adjustments, the weighted-pipeline forecast made at each month's
+end, and every past month closed and scored; --no-forecasting skips it.
 
 --scale N adds N-1 units loaded through COPY (revops/bulk.py); scale 1 is the demo core. One unit:
 Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_DISTRICT} reps
@@ -29,7 +38,9 @@ Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_
 1,000,000 accounts (see docs/benchmarks.md). Each unit also adds billing history: Meridian
 +{BENCH_CLAIMS_PER_UNIT["meridian-dx"]:,} claims of about five lines, Riverbend
 +{BENCH_CLAIMS_PER_UNIT["riverbend-bh"]:,} claims (scale 100: about a million Meridian claims and five
-million claim lines), loaded file by file with progress printed."""
+million claim lines), loaded file by file with progress printed. Meridian's bookings grow to
+{BENCH_DEALS_PER_SCALE_UNIT:,} x N per fiscal year (two fiscal years: about N x {2 * BENCH_DEALS_PER_SCALE_UNIT:,}
+credited transactions, scale 100 about a million)."""
 
 
 class Command(BaseCommand):
@@ -45,6 +56,10 @@ class Command(BaseCommand):
                             help="Skip the billing (RCM) history: feeds, claims, remittances, A/R, costs.")
         parser.add_argument("--no-territories", action="store_true",
                             help="Skip the territory plans (active plan, mid-year realignment, balanced draft).")
+        parser.add_argument("--no-quotas", action="store_true",
+                            help="Skip the quota plans and their credited transactions.")
+        parser.add_argument("--no-forecasting", action="store_true",
+                            help="Skip the pipeline, forecast calls, month-end forecasts and scored months.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["scale"] < 1:
@@ -55,6 +70,7 @@ class Command(BaseCommand):
         progress = (lambda line: self.stdout.write(f"  {line}")) if verbose else None
         outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"],
                             billing=not options["no_billing"], territories=not options["no_territories"],
+                            quotas=not options["no_quotas"], forecasting=not options["no_forecasting"],
                             progress=progress)
         self._report(outcome, verbose=verbose)
 
@@ -86,6 +102,19 @@ class Command(BaseCommand):
                 out.write("  Territories: plans already built" if plans.skipped else
                           f"  Territories: {plans.plans} plans (active, mid-year realignment with a hold-out, a "
                           f"balanced draft for next year), {plans.territories} territories, {plans.accounts:,} accounts")
+            f = org.forecasting
+            if f is not None:
+                out.write("  Forecasting: pipeline already built" if f.skipped else
+                          f"  Forecasting: {f.opportunities:,} opportunities ({f.history:,} history rows), {f.periods} "
+                          f"monthly periods with {f.calls:,} calls, {f.runs} forecast runs (month-end pipeline, time series, "
+                          f"cash), {f.scores:,} scores "
+                          f"in {f.seconds:.1f} s")
+            q = org.quotas
+            if q is not None:
+                out.write(f"  Quotas: {q.note or 'plans already built'}" if q.skipped else
+                          f"  Quotas: {q.plans} plans (last year archived, this year active, a draft for next year), "
+                          f"{q.transactions:,} credited transactions, {q.reliefs} relief rows, {q.ramps} ramping "
+                          f"territor{'y' if q.ramps == 1 else 'ies'} in {q.seconds:.1f} s")
         if verbose and outcome.loads:
             out.write("\nBulk loads (COPY via revops/bulk.py):")
             out.write(f"  {'table':<24} {'rows':>10} {'seconds':>9} {'rows/s':>10}")
