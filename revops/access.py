@@ -62,6 +62,16 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # their team's; analysts and admins may enter calls on someone's behalf. Whose number a user may
     # submit is checked against the person linked to their membership.
     "forecast_calls": {VIEW: frozenset({A, E, R, P}), CHANGE: frozenset({A, E, R, P})},
+    # Commission plans, crediting rules, assignments, transactions, periods and runs: analysts build
+    # and run them (integrators feed transactions), executives read and approve (lock) periods and
+    # activate plan versions; admins also record compliance sign-offs.
+    "commissions": {VIEW: frozenset({A, E, R, I}), CHANGE: frozenset({A, R, I}), APPROVE: frozenset({A, E})},
+    # Statements: a rep sees only their own (the person linked to their membership); managers
+    # (executives) approve their team's, then admins approve as finance; analysts read all.
+    "commission_statements": {VIEW: frozenset({A, E, R, P}), APPROVE: frozenset({A, E})},
+    # Disputes: a rep opens and comments on disputes about their own lines; analysts and admins
+    # resolve them (with a reason and, when needed, an adjustment).
+    "commission_disputes": {VIEW: frozenset({A, E, R, P}), CHANGE: frozenset({A, R, P}), APPROVE: frozenset({A, R})},
 }
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
@@ -85,6 +95,13 @@ RESOURCE_DESCRIPTIONS: dict[str, str] = {
                       "(only for the person linked to the user and their reports, unless an admin or analyst)",
     "quotas": "Quota plans, allocation, overrides, bottom-up submissions, seasonality, credited transactions, "
               "attainment (pages under /quotas/, API under /api/v1/quotas/); approve = approve and activate a plan",
+    "commissions": "Compensation plans, versions, components, compliance sign-offs, crediting rules, assignments, "
+                   "transactions and splits, periods, runs, line items, payroll export (pages under /commissions/, API "
+                   "under /api/v1/commissions/); approve = activate a plan version, lock (approve) a period",
+    "commission_statements": "Commission statements: a rep sees only their own; approve = manager then finance "
+                             "approval (executives approve as manager, admins as finance)",
+    "commission_disputes": "Disputes (inquiries) on statement lines: reps open and comment on their own; approve = "
+                           "resolve or reject with a reason and an optional adjustment",
 }
 
 

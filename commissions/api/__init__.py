@@ -1,0 +1,1 @@
+"""Commission REST API (/api/v1/commissions/)."""

@@ -1,0 +1,1 @@
+"""Commission reads for pages, API and exports."""

@@ -1,0 +1,1 @@
+"""Commission services: plans (builder, compliance), transactions, crediting, runs, statements, disputes."""

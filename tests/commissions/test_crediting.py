@@ -1,0 +1,124 @@
+"""Crediting SQL on the hand-made world of tests/commissions/fixtures.py (expected credits by hand)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from commissions.models import CreditRule, Transaction
+from commissions.services import crediting
+from commissions.services.transactions import splits_replace, transactions_upsert
+from revops.tenancy import tenant_context
+from tests.commissions import fixtures
+
+pytestmark = pytest.mark.django_db
+
+
+def _credits(cw: dict, start=fixtures.MAR, end=fixtures.APR) -> set[tuple]:
+    frame = crediting.credits_for(start=start, end=end)
+    names = {cw[k].pk: k for k in ("pat", "quinn", "olive", "mo", "dee")}
+    txns = dict(Transaction.objects.values_list("pk", "external_id"))
+    return {(txns[r.txn_id], names[r.person_id], r.role, int(r.credited_cents)) for r in frame.itertuples()}
+
+
+def test_owner_split_overlay_and_two_override_levels(world):
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        got = _credits(cw)
+    assert got == {
+        # X1 6,000 on account A (T1, Pat): Olive overlays T1; Mo 100%, Dee 50% of Pat's credit.
+        ("X1", "pat", "owner", 600000), ("X1", "olive", "overlay", 600000),
+        ("X1", "mo", "override", 600000), ("X1", "dee", "override", 300000),
+        # X2 4,000 split 75/25: no territory, so no overlay; overrides follow each split credit.
+        ("X2", "quinn", "split", 300000), ("X2", "pat", "split", 100000),
+        ("X2", "mo", "override", 300000), ("X2", "mo", "override", 100000),
+        ("X2", "dee", "override", 150000), ("X2", "dee", "override", 50000),
+        # X3 5,000 on account B (T1, Pat).
+        ("X3", "pat", "owner", 500000), ("X3", "olive", "overlay", 500000),
+        ("X3", "mo", "override", 500000), ("X3", "dee", "override", 250000),
+    }
+
+
+def test_every_credit_carries_the_version_the_person_is_paid_under(world):
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        frame = crediting.credits_for(start=fixtures.MAR, end=fixtures.APR)
+        expected = {cw["pat"].pk: cw["ae"].pk, cw["quinn"].pk: cw["ae"].pk, cw["olive"].pk: cw["overlay"].pk,
+                    cw["mo"].pk: cw["leader"].pk, cw["dee"].pk: cw["leader"].pk}
+        assert {(int(r.person_id), int(r.version_id)) for r in frame.itertuples()} == set(expected.items())
+
+
+def test_team_credit_goes_to_the_other_members_of_the_team(world):
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        CreditRule.objects.all().delete()
+        CreditRule.objects.create(name="Team", kind="team", share=Decimal("0.1"))
+        got = _credits(cw)
+    # Pat and Quinn are the West team: each gets 10% of the other's credit.
+    assert got == {
+        ("X1", "pat", "owner", 600000), ("X1", "quinn", "team", 60000),
+        ("X2", "quinn", "split", 300000), ("X2", "pat", "team", 30000),
+        ("X2", "pat", "split", 100000), ("X2", "quinn", "team", 10000),
+        ("X3", "pat", "owner", 500000), ("X3", "quinn", "team", 50000),
+    }
+
+
+def test_a_named_person_is_credited_directly_and_a_reversal_credits_the_originals_people(world):
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        CreditRule.objects.all().delete()
+        transactions_upsert(rows=[
+            ("P1", "bookings", None, cw["quinn"].pk, None, dt.date(2026, 4, 2), Decimal("700"), "", None, "", ""),
+            # Reverses X2 (split 75/25 in March) in April: credited by the original's splits.
+            ("R2", "bookings", cw["accounts"]["C"].pk, None, None, dt.date(2026, 4, 9), Decimal("-4000"), "",
+             "X2", "cancellation", ""),
+        ])
+        got = _credits(cw, start=fixtures.APR, end=dt.date(2026, 5, 1))
+        frame = crediting.credits_for(start=fixtures.APR, end=dt.date(2026, 5, 1))
+        x2 = Transaction.objects.get(external_id="X2")
+        reversal = frame[frame["reverses_txn_id"] > 0]
+    assert got == {("P1", "quinn", "direct", 70000), ("R2", "quinn", "split", -300000), ("R2", "pat", "split", -100000)}
+    assert set(reversal["reverses_txn_id"]) == {x2.pk}
+    assert set(reversal["orig_amount_cents"]) == {400000}
+    assert set(reversal["orig_date"].dt.date) == {dt.date(2026, 3, 10)}
+
+
+def test_unowned_transactions_are_counted_not_dropped(world):
+    with tenant_context(world.a.org):
+        fixtures.build()
+        transactions_upsert(rows=[("U1", "bookings", world.a.objects["account"].pk, None, None, dt.date(2026, 3, 7),
+                                   Decimal("250"), "", None, "", "")])
+        assert crediting.uncredited(start=fixtures.MAR, end=fixtures.APR) == {
+            "unowned_transactions": 1, "unowned_amount": "250.00"}
+
+
+def test_upsert_is_idempotent_and_refuses_bad_rows(world):
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        row = ("X1", "bookings", cw["accounts"]["A"].pk, None, None, dt.date(2026, 3, 5), Decimal("6000"), "Deal 1",
+               None, "", "")
+        assert transactions_upsert(rows=[row]) == {"received": 1, "inserted": 0, "updated": 0, "unchanged": 1,
+                                                   "reversals_linked": 0}
+        changed = (*row[:6], Decimal("6500"), *row[7:])
+        assert transactions_upsert(rows=[changed])["updated"] == 1
+        with pytest.raises(ValidationError, match="appears twice"):
+            transactions_upsert(rows=[row, row])
+        with pytest.raises(ValidationError, match="not on file"):
+            transactions_upsert(rows=[("R9", "bookings", None, cw["pat"].pk, None, dt.date(2026, 3, 5),
+                                       Decimal("-1"), "", "NOPE", "", "")])
+        with pytest.raises(ValidationError, match="add up to 90.0000%"):
+            splits_replace(rows=[("X1", "bookings", cw["pat"].pk, Decimal("0.9"))])
+
+
+def test_another_organizations_people_cannot_be_credited(world):
+    with tenant_context(world.b.org):
+        foreign = world.b.objects["person"].pk
+    with tenant_context(world.a.org):
+        fixtures.build()
+        with pytest.raises(ValidationError, match="not in this organization"):
+            transactions_upsert(rows=[("F1", "bookings", None, foreign, None, dt.date(2026, 3, 5), Decimal("1"), "",
+                                       None, "", "")])
+        with pytest.raises(ValidationError, match="not in this organization"):
+            splits_replace(rows=[("X1", "bookings", foreign, Decimal("1"))])
