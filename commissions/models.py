@@ -398,20 +398,26 @@ class CreditRole(models.TextChoices):
 class LineItem(TenantModel):
     """One traced amount. ``amount`` is earned; ``held`` of it is paid later (a release line)."""
 
-    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines")
-    period = models.ForeignKey(CommissionPeriod, on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("revops.Person", on_delete=models.PROTECT, related_name="+")
+    # No database foreign keys and one index on this table: a run writes millions of lines whose ids
+    # it read in the same transaction; deferred RI triggers cost ~35 us a row at commit and each
+    # extra index ~6 us a row (docs/benchmarks.md). Deleting a run or period removes its lines
+    # through the ORM's cascade and runs.py's SQL.
+    tenant = models.ForeignKey("revops.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+                               db_index=False, db_constraint=False)
+    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines", db_constraint=False, db_index=False)
+    period = models.ForeignKey(CommissionPeriod, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    person = models.ForeignKey("revops.Person", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False)
     kind = models.CharField(max_length=10, choices=LineKind.choices)
     component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                  db_constraint=False)
+                                  db_constraint=False, db_index=False)
     version = models.ForeignKey(CompPlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                    related_name="+", db_constraint=False)
+                                    related_name="+", db_constraint=False, db_index=False)
     transaction_date = models.DateField(null=True, blank=True)
     credit_role = models.CharField(max_length=10, choices=CreditRole.choices, blank=True)
     credit_rule = models.ForeignKey(CreditRule, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                    related_name="+", db_constraint=False)
+                                    related_name="+", db_constraint=False, db_index=False)
     credit_share = models.DecimalField(**SHARE, null=True, blank=True)
     credited = models.DecimalField(**MONEY, default=Decimal(0), help_text="Credited amount this line pays on.")
     attainment_before = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
@@ -422,7 +428,7 @@ class LineItem(TenantModel):
     held = models.DecimalField(**MONEY, default=Decimal(0))
     release_on = models.DateField(null=True, blank=True, help_text="When the held part is paid.")
     source_period = models.ForeignKey(CommissionPeriod, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                      related_name="+", db_constraint=False,
+                                      related_name="+", db_constraint=False, db_index=False,
                                       help_text="Adjustments and releases: the period the amount belongs to.")
     note = models.CharField(max_length=300, blank=True)
 

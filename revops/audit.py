@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from revops.models import AuditEvent
@@ -39,6 +40,9 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     """The row's stored values as JSON-safe data (Decimal and dates become strings)."""
     data = {f.attname: f.value_from_object(instance) for f in instance._meta.concrete_fields}
     data.pop("tenant_id", None)
+    for key, value in data.items():
+        if isinstance(value, FieldFile):  # an uploaded file: its stored name
+            data[key] = value.name or ""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 

@@ -1,6 +1,7 @@
 """Root URL configuration: pages, the API (with its OpenAPI schema) and the admin pages."""
 from django.urls import include, path
 
+from commissions import urls as commission_urls
 from forecasting import urls as forecasting_urls
 from rcm_feeds import urls as rcm_urls
 from quotas import urls as quota_urls
@@ -15,6 +16,8 @@ urlpatterns = [
     path("quotas/", include(quota_urls.page_urlpatterns)),
     path("api/v1/forecasting/", include(forecasting_urls.api_urlpatterns)),
     path("forecasting/", include(forecasting_urls.page_urlpatterns)),
+    path("api/v1/commissions/", include(commission_urls.api_urlpatterns)),
+    path("commissions/", include(commission_urls.page_urlpatterns)),
     path("api/v1/", include("revops.api.urls")),
     path("", include("revops.views.urls")),
 ]

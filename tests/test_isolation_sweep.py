@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from revops.access import CHANGE, MATRIX, VIEW, action_for_method, allowed
 from revops.models import Role
 from revops.tenancy import tenant_context
+from tests.commissions import sweep_disputes, sweep_runs
 
 # Routes anyone may open (no tenant data behind them). Everything else must declare a resource.
 PUBLIC_ROUTES = {
@@ -196,6 +197,29 @@ def _forecast(tenant: Any, name: str) -> Any:
     return made[name]
 
 
+def _commissions(tenant: Any, name: str) -> Any:
+    """A compensation plan with a draft version (a flat 5% bookings commission), the world's rep assigned to it
+    from 2025 and a team-credit rule; made once per organization."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from commissions.services import plans as commission_plans
+
+    plan = commission_plans.plan_create(name="Sweep comp plan")
+    version = commission_plans.version_create(plan=plan, effective_from=dt.date(2025, 1, 1))
+    component = commission_plans.component_save(version=version, name="Sweep bookings", basis="bookings",
+                                                rate=Decimal("0.05"))
+    # Ends before the run sweep's November 2029 assignment of the same rep (tests/commissions/sweep_runs.py).
+    assignment = commission_plans.assignment_save(person=tenant.objects["person"], plan=plan,
+                                                  effective_from=dt.date(2025, 1, 1),
+                                                  effective_to=dt.date(2029, 1, 1))
+    rule = commission_plans.credit_rule_save(name="Sweep team credit", kind="team", share=Decimal("0.1"))
+    made = {"compplan": plan, "compplanversion": version, "component": component, "planassignment": assignment,
+            "creditrule": rule}
+    tenant.objects.update({f"sweep:{k}": v for k, v in made.items()})
+    return made[name]
+
+
 # Objects the sweep must not take from the world as they are (revoking the world's API key
 # would sign the integrator out half-way through the role checks), or that the world lacks.
 SWEEP_OBJECTS = {
@@ -203,7 +227,16 @@ SWEEP_OBJECTS = {
     **{model: _territory_plan for model in ("territoryplan", "territory", "assignmentrule", "coverage")},
     **{model: _quota_plan for model in ("quotaplan", "quota", "seasonalityprofile", "creditedtransaction")},
     **{model: _forecast for model in ("stage", "opportunity", "forecastperiod", "forecastcall", "forecastrun")},
+    **{model: _commissions for model in ("compplan", "compplanversion", "component", "planassignment", "creditrule")},
+    **{model: sweep_disputes.sweep_object for model in sweep_disputes.MODELS},
+    **{model: sweep_runs.sweep_object for model in sweep_runs.MODELS},
 }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Dispute attachments the sweep uploads go to a temporary directory, not var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def world_object(tenant: Any, model: type) -> Any:

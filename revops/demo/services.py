@@ -20,6 +20,7 @@ from revops import services
 from revops.demo import catalog, core, scale
 from revops.demo.loads import Loader, LoadStat
 from revops.demo.rcm import RcmOutcome, rcm_seed
+from revops.demo.commissions import CommissionOutcome, commissions_seed
 from revops.demo.forecasting import ForecastOutcome, forecasting_seed
 from revops.demo.quotas import QuotaOutcome, quotas_seed
 from revops.demo.territories import TerritoryOutcome, territories_seed
@@ -68,6 +69,7 @@ class OrgOutcome:
     territories: TerritoryOutcome | None = None
     quotas: QuotaOutcome | None = None
     forecasting: ForecastOutcome | None = None
+    commissions: CommissionOutcome | None = None
 
 
 @dataclass
@@ -137,7 +139,8 @@ def _existing_logins(org: Organization) -> list[Login]:
 
 def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None, reset: bool = False,
               baseline: bool = False, billing: bool = True, territories: bool = True, quotas: bool = True,
-              forecasting: bool = True, progress: Callable[[str], None] | None = None) -> DemoOutcome:
+              forecasting: bool = True, commissions: bool = True,
+              progress: Callable[[str], None] | None = None) -> DemoOutcome:
     """Build the demo organizations from ``seed``; existing ones are kept unless ``reset``.
 
     The data is a function of (seed, scale_factor, year) alone. ``baseline`` times a raw COPY
@@ -149,7 +152,9 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
     realignment with a hold-out, a balanced draft for next year; after billing, whose RCM
     aggregates the payer-adjusted potential reads). ``quotas`` then builds its quota plans on those
     territory plans (``revops.demo.quotas``; needs ``territories``), and ``forecasting`` its pipeline,
-    monthly calls, month-end forecasts and scored past months (``revops.demo.forecasting``).
+    monthly calls, month-end forecasts and scored past months (``revops.demo.forecasting``), and
+    ``commissions`` a year of commission plans, monthly runs, statements and disputes on the quota
+    plans' bookings (``revops.demo.commissions``; needs ``quotas``).
     ``progress`` receives its progress lines.
     """
     if scale_factor < 1:
@@ -186,6 +191,11 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
             if progress:
                 progress(f"{org.organization.name}: pipeline and forecasts")
             org.forecasting = forecasting_seed(organization=org.organization, seed=seed, year=year)
+    if territories and quotas and commissions:
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: commission plans, runs and statements")
+            org.commissions = commissions_seed(organization=org.organization, seed=seed, year=year)
     return outcome
 
 

@@ -122,3 +122,33 @@ def test_another_organizations_people_cannot_be_credited(world):
                                        None, "", "")])
         with pytest.raises(ValidationError, match="not in this organization"):
             splits_replace(rows=[("X1", "bookings", foreign, Decimal("1"))])
+
+
+def test_the_pandas_crediting_agrees_with_the_one_query_sql_reference(world):
+    """Two independent implementations of docs/commissions.md "Crediting": the merges of
+    ``credits_for`` and one SQL query (tests/commissions/sql_crediting.py), on every rule kind."""
+    from revops.tenancy import require_tenant_id
+    from tests.commissions import sql_crediting
+
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        CreditRule.objects.create(name="Team", kind="team", share=Decimal("0.1"))
+        transactions_upsert(rows=[
+            ("P1", "bookings", cw["accounts"]["B"].pk, cw["quinn"].pk, None, dt.date(2026, 3, 2), Decimal("700"), "",
+             None, "", ""),
+            ("R2", "bookings", cw["accounts"]["C"].pk, None, None, dt.date(2026, 3, 29), Decimal("-4000"), "",
+             "X2", "cancellation", ""),
+            ("R3", "bookings", cw["accounts"]["A"].pk, None, None, dt.date(2026, 3, 30), Decimal("-600"), "",
+             "X1", "cancellation", ""),
+        ])
+        fast = crediting.credits_for(start=fixtures.MAR, end=fixtures.APR)
+        query = sql_crediting.credits_sql(override_levels=sql_crediting.override_levels())
+        slow = crediting.typed_credits(crediting.copy_frame(
+            query, {"t": require_tenant_id(), "s": fixtures.MAR, "e": fixtures.APR}))
+
+    def rows(frame):
+        return sorted(tuple(str(v) for v in r) for r in frame[crediting.CREDIT_COLUMNS].itertuples(index=False))
+
+    # 8 primary credits (X1, X2 x2, X3, P1, R2 x2, R3), 8 team, 3 overlay (X1, X3, R3 on T1), 8 + 8 overrides.
+    assert len(fast) == 35
+    assert rows(fast) == rows(slow)

@@ -189,6 +189,8 @@ def _denials(action: Action) -> list[Denial]:
 def _work(action: Action, outcome: RcmOutcome) -> None:
     """Record one step of the billing team's denial work (skipped when it was recorded before)."""
     for denial in _denials(action):
+        # Writing off a claim-level denial can close its line-level ones too: act on the current status.
+        denial.refresh_from_db(fields=["status"])
         if action.kind == "appeal" and denial.status == DenialStatus.OPEN:
             denial_appeal(denial=denial, appealed_on=action.on, note=action.reason, refresh_aggregates=False)
             outcome.appeals += 1

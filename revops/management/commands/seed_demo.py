@@ -28,7 +28,11 @@ for next year with overrides and bottom-up submissions; --no-quotas skips them (
 --no-territories: quotas are set on the territory plans). Then its pipeline (revops/demo/forecasting):
 opportunities with their stage history from January of the demo year to today, a forecast period per
 month with reps' calls and managers' adjustments, the weighted-pipeline forecast made at each month's
-end, and every past month closed and scored; --no-forecasting skips it.
+end, and every past month closed and scored; --no-forecasting skips it. Then its commissions
+(revops/demo/commissions): plans with versions, an EKRA-flagged component signed off and a draft
+one that is not, assignments with quotas and draws, the year's bookings as transactions (splits,
+cancellations), twelve monthly runs (ten paid, November locked, December open with late deals and
+a resolved dispute as adjustments); --no-commissions skips them.
 
 --scale N adds N-1 units loaded through COPY (revops/bulk.py); scale 1 is the demo core. One unit:
 Meridian +{scale.DISTRICTS_PER_UNIT} districts of 1 manager and {scale.REPS_PER_DISTRICT} reps
@@ -60,6 +64,8 @@ class Command(BaseCommand):
                             help="Skip the quota plans and their credited transactions.")
         parser.add_argument("--no-forecasting", action="store_true",
                             help="Skip the pipeline, forecast calls, month-end forecasts and scored months.")
+        parser.add_argument("--no-commissions", action="store_true",
+                            help="Skip the commission plans, transactions, monthly runs, statements and disputes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["scale"] < 1:
@@ -71,7 +77,7 @@ class Command(BaseCommand):
         outcome = demo_seed(seed=options["seed"], scale_factor=options["scale"], year=year, reset=options["reset"],
                             billing=not options["no_billing"], territories=not options["no_territories"],
                             quotas=not options["no_quotas"], forecasting=not options["no_forecasting"],
-                            progress=progress)
+                            commissions=not options["no_commissions"], progress=progress)
         self._report(outcome, verbose=verbose)
 
     def _report(self, outcome: DemoOutcome, *, verbose: bool) -> None:
@@ -115,6 +121,12 @@ class Command(BaseCommand):
                           f"  Quotas: {q.plans} plans (last year archived, this year active, a draft for next year), "
                           f"{q.transactions:,} credited transactions, {q.reliefs} relief rows, {q.ramps} ramping "
                           f"territor{'y' if q.ramps == 1 else 'ies'} in {q.seconds:.1f} s")
+            c = org.commissions
+            if c is not None:
+                out.write("  Commissions: plans already built" if c.skipped else
+                          f"  Commissions: {c.plans} plans, {c.assignments} assignments, {c.transactions:,} transactions, "
+                          f"{c.periods} monthly periods run ({c.lines:,} line items, payouts {c.payout}) "
+                          f"in {c.seconds:.1f} s")
         if verbose and outcome.loads:
             out.write("\nBulk loads (COPY via revops/bulk.py):")
             out.write(f"  {'table':<24} {'rows':>10} {'seconds':>9} {'rows/s':>10}")
