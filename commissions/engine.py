@@ -71,6 +71,12 @@ def round_div(num, den):
         return -q if (num < 0) != (den < 0) else q
     num = np.asarray(num)
     den = np.asarray(den)
+    if num.dtype != object and den.dtype != object and bool(np.all(den > 0)):
+        # positive divisor: (|num| + den // 2) // den is |num| / den rounded half up, odd den included
+        q = np.abs(num)
+        q += den // 2
+        q //= den
+        return np.where(num < 0, -q, q)
     if num.dtype == object or den.dtype == object:  # python ints (no divmod ufunc for objects)
         num, den = num.astype(object), den.astype(object)
         a, d = np.abs(num), np.abs(den)
@@ -84,50 +90,41 @@ def round_div(num, den):
 
 def _max_abs(x) -> int:
     x = np.asarray(x)
-    return int(np.abs(x).max()) if x.size else 0
+    return max(int(x.max()), -int(x.min())) if x.size else 0
 
 
-def mul_round(a, b, den: int) -> np.ndarray:
-    """``round(a x b / den)`` elementwise, exact: int64 when the products fit, python ints otherwise."""
+def mul_round(a, b, den) -> np.ndarray:
+    """``round(a x b / den)`` elementwise and exact (int64 while the products fit, python ints beyond);
+    ``b`` and ``den`` may be arrays or single numbers."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if _max_abs(a) * _max_abs(b) < _SAFE:
-        return round_div(a * b, den).astype(np.int64)
-    prod = a.astype(object) * b.astype(object)
-    return np.asarray(round_div(prod, den), dtype=object).astype(np.int64)
+        return round_div(a * b, den).astype(np.int64, copy=False)
+    shape = np.broadcast_shapes(a.shape, b.shape, np.shape(den))
+    prod = np.broadcast_to(a, shape).astype(object) * np.broadcast_to(b, shape).astype(object)
+    return np.asarray(round_div(prod, np.broadcast_to(np.asarray(den), shape).astype(object)),
+                      dtype=object).astype(np.int64)
 
 
 def _mul_add_round(a, b, c, d, den: int) -> np.ndarray:
     """``round((a x b + c x d) / den)`` elementwise, exact."""
     a, b, c, d = (np.asarray(x, dtype=np.int64) for x in (a, b, c, d))
     if _max_abs(a) * _max_abs(b) + _max_abs(c) * _max_abs(d) < _SAFE:
-        return round_div(a * b + c * d, den).astype(np.int64)
-    s = a.astype(object) * b.astype(object) + c.astype(object) * d.astype(object)
-    return np.asarray(round_div(s, den), dtype=object).astype(np.int64)
-
-
-def _mul_div(a: np.ndarray, b: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``round(a x b / den)`` with an array denominator, exact."""
-    if _max_abs(a) * _max_abs(b) < _SAFE:
-        return round_div(a * b, den).astype(np.int64)
-    return np.asarray(round_div(a.astype(object) * b.astype(object), den.astype(object)), dtype=object).astype(
-        np.int64)
+        return round_div(a * b + c * d, den).astype(np.int64, copy=False)
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape, d.shape)
+    a, b, c, d = (np.broadcast_to(x, shape).astype(object) for x in (a, b, c, d))
+    return np.asarray(round_div(a * b + c * d, den), dtype=object).astype(np.int64)
 
 
 def _att(cum: np.ndarray, quota: np.ndarray) -> np.ndarray:
     """Attainment in centi-percent, -1 where there is no quota."""
     has = quota > 0
+    if has.all():
+        return mul_round(cum, CENTI_PCT, quota)
     out = np.full(cum.shape, -1, dtype=np.int64)
     if has.any():
-        out[has] = _mul_div(cum[has], np.full(int(has.sum()), CENTI_PCT, dtype=np.int64), quota[has])
+        out[has] = mul_round(cum[has], CENTI_PCT, quota[has])
     return out
-
-
-def _times(x: np.ndarray, k: int):
-    """``x * k`` as int64, or python ints when that would overflow."""
-    if _max_abs(x) * abs(k) < _SAFE:
-        return x * np.int64(k)
-    return x.astype(object) * k
 
 
 # -- specs --------------------------------------------------------------------------------------------
@@ -220,10 +217,10 @@ def _group_starts(*keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(change)
 
 
-def _sort_order(keys: list[np.ndarray], tiebreak: list[np.ndarray]) -> np.ndarray | None:
-    """The permutation sorting rows by ``keys`` (most significant first), ties broken by ``tiebreak``;
-    None when the rows are already in that order. One argsort of a packed int64 key when the keys fit
-    in 63 bits (dense ranks when their raw ranges do not), a lexsort otherwise."""
+def _order(keys: list[np.ndarray], tiebreak: list[np.ndarray] = ()) -> np.ndarray | None:
+    """The stable permutation sorting rows by ``keys`` (most significant first), remaining ties broken
+    by ``tiebreak``; None when the rows are already in that order. One argsort of a packed int64 key
+    (raw offsets, or dense ranks when the raw ranges are too wide); a lexsort if even that overflows."""
     n = len(keys[0])
     if n < 2:
         return None
@@ -234,31 +231,35 @@ def _sort_order(keys: list[np.ndarray], tiebreak: list[np.ndarray]) -> np.ndarra
             lo = int(k.min())
             span = int(k.max()) - lo + 1
             total *= span
-            digits.append((k - lo, span))
+            digits.append((k - lo if lo else k, span))
         if total >= 1 << 63:
             return None
         key = np.zeros(n, dtype=np.int64)
         for d, span in digits:
-            key = key * np.int64(span) + d
+            if span > 1:
+                key *= np.int64(span)
+                key += d
         return key
 
     key = pack(keys)
     if key is None:
         key = pack([pd.factorize(k, sort=True)[0].astype(np.int64) for k in keys])
     if key is None:
-        return np.lexsort(tuple(reversed(tiebreak)) + tuple(reversed(keys)))
+        order = np.lexsort(tuple(reversed(tiebreak)) + tuple(reversed(keys)))
+        return None if bool(np.all(order[1:] > order[:-1])) else order
     presorted = bool(np.all(key[1:] >= key[:-1]))
     order = np.arange(n) if presorted else np.argsort(key, kind="stable")
-    ks = key if presorted else key[order]
-    tie = ks[1:] == ks[:-1]
-    if tie.any():  # rare: identical (person, basis, date, txn, role order, rule)
-        at = np.zeros(n, dtype=bool)
-        at[1:] |= tie
-        at[:-1] |= tie
-        idx = np.flatnonzero(at)
-        sub = order[idx]
-        order[idx] = sub[np.lexsort(tuple(t[sub] for t in reversed(tiebreak)) + (ks[idx],))]
-        presorted = presorted and bool(np.all(order[idx] == idx))
+    if tiebreak:
+        ks = key if presorted else key[order]
+        tie = ks[1:] == ks[:-1]
+        if tie.any():  # rare: equal keys; sort just those rows by the tiebreak
+            at = np.zeros(n, dtype=bool)
+            at[1:] |= tie
+            at[:-1] |= tie
+            idx = np.flatnonzero(at)
+            sub = order[idx]
+            order[idx] = sub[np.lexsort(tuple(t[sub] for t in reversed(tiebreak)) + (ks[idx],))]
+            presorted = presorted and bool(np.all(order[idx] == idx))
     return None if presorted else order
 
 
@@ -307,7 +308,8 @@ def compute_lines(*, credits: pd.DataFrame, components: Sequence[ComponentSpec],
 
     ``components`` must include every component named in ``prior_paid`` (older versions too), so a
     reversal can claw back under it. ``period_start``/``period_end`` only check that no credit is
-    dated outside the period (both ends inclusive, so an exclusive end works too)."""
+    dated outside the period (both ends inclusive, so an exclusive end works too). Credits already in
+    (person, basis, date, txn, role order, rule) order skip the sort (about 40% of the time)."""
     n = len(credits)
     comp_list = sorted(components, key=lambda c: c.id)
     for c in comp_list:
@@ -338,19 +340,21 @@ def compute_lines(*, credits: pd.DataFrame, components: Sequence[ComponentSpec],
     credited = _ints(credits["credited_cents"])
     share = _ints(credits["share_micro"])
     role_order = _ints(credits["role_order"])
-    order = _sort_order([person, basis, date, txn, role_order, rule], [credited, share])
+    order = _order([person, basis, date, txn, role_order, rule], [credited, share])
 
     def take(a: np.ndarray) -> np.ndarray:
         return a if order is None else a[order]
 
-    person, basis, date, txn, role_order, rule, credited, share = (
-        take(a) for a in (person, basis, date, txn, role_order, rule, credited, share))
+    person, basis, date, txn, rule, credited, share = (
+        take(a) for a in (person, basis, date, txn, rule, credited, share))
+    del role_order
     version = take(_ints(credits["version_id"]))
-    service_line = take(_ints(credits["service_line_id"]))
-    reverses = take(_ints(credits["reverses_txn_id"]))
+    uses_service_line = any(c.service_line_id or c.service_line_rates for c in comp_list)
+    service_line = take(_ints(credits["service_line_id"])) if uses_service_line else np.zeros(n, dtype=np.int64)
+    reverses_raw = _ints(credits["reverses_txn_id"])
+    is_rev = take(reverses_raw != 0)
     role_cats = list(ROLES)
-    role = take(_codes(credits["role"], role_cats))
-    is_rev = reverses != 0
+    role = take(_codes(credits["role"], role_cats).astype(np.int8))
 
     # persons, dense in id order; a slot per (person, basis)
     pstart = _group_starts(person)
@@ -377,7 +381,7 @@ def compute_lines(*, credits: pd.DataFrame, components: Sequence[ComponentSpec],
         j = int(np.searchsorted(persons, pid))
         if j < npers and persons[j] == pid and b in bcode and q is not None and q > 0:
             quota_by_slot[j * nb + bcode[b]] = int(q)
-    ctx = _Credits(n=n, pdense=pdense, slot=slot, date=date, credited=credited, share=share,
+    ctx = _Credits(pdense=pdense, slot=slot, date=date, credited=credited, share=share,
                    service_line=service_line, cum_before=cum_before, cum_after=cum_after,
                    final_by_slot=final_by_slot, quota_by_slot=quota_by_slot)
 
@@ -414,22 +418,25 @@ def compute_lines(*, credits: pd.DataFrame, components: Sequence[ComponentSpec],
 
     # ---- clawbacks, caps ----
     extra = _Lines()
-    _clawback_lines(extra, lines, cidx_of, tables, prior_paid, is_rev=is_rev, version=version, pdense=pdense,
-                    persons=persons, txn=txn, reverses=reverses, date=date, credited=credited,
-                    orig_date=take(_days(credits["orig_date"])), amount=take(_ints(credits["amount_cents"])),
-                    orig_amount=take(_ints(credits["orig_amount_cents"])))
+    rrows = np.flatnonzero(is_rev & (version != 0))  # reversals that may claw back
+    if rrows.size:
+        src = rrows if order is None else order[rrows]
+        _clawback_lines(extra, lines, cidx_of, tables, prior_paid, rrows=rrows, is_rev=is_rev, pdense=pdense,
+                        persons=persons, txn=txn, reverses=reverses_raw[src], date=date, credited=credited,
+                        orig_date=_days(credits["orig_date"].iloc[src]),
+                        amount=_ints(credits["amount_cents"].iloc[src]),
+                        orig_amount=_ints(credits["orig_amount_cents"].iloc[src]))
     lines.chunks.extend(extra.chunks)
     _cap_lines(lines, tables, versions)
 
-    return _frame(lines, tables, n=n, persons=persons, date=date, txn=txn, role=role, role_cats=role_cats,
-                  rule=rule, share=share, basis=basis, role_order=role_order, credited=credited)
+    return _frame(lines, tables, n=n, persons=persons, credit_person=pdense, basis=basis, date=date, txn=txn,
+                  role=role, role_cats=role_cats, rule=rule, share=share)
 
 
 @dataclass
 class _Credits:
     """The sorted credit columns the component functions read."""
 
-    n: int
     pdense: np.ndarray
     slot: np.ndarray
     date: np.ndarray
@@ -471,18 +478,18 @@ def _hold(c: ComponentSpec, amount: np.ndarray, line_date: np.ndarray):
     """Held part of positive lines and its release day (scalars when the component holds nothing)."""
     if not c.hold_centipct:
         return 0, _NAT
-    held = np.where(amount > 0, mul_round(amount, np.full(amount.size, c.hold_centipct), CENTI_PCT), 0)
+    held = np.where(amount > 0, mul_round(amount, c.hold_centipct, CENTI_PCT), 0)
     return held, np.where(held != 0, line_date + c.hold_days, _NAT)
 
 
-def _tier_bounds(c: ComponentSpec, thresholds, quota_by_slot: np.ndarray, on_attainment: bool):
+def _tier_bounds(thresholds, quota_by_slot: np.ndarray, on_attainment: bool) -> list:
     """Boundary (cents) of each threshold, per slot on attainment (infinite without a quota)."""
     out = []
     for t in thresholds:
         if on_attainment:
             has = quota_by_slot > 0
             b = np.full(quota_by_slot.size, _INF, dtype=np.int64)
-            b[has] = round_div(_times(quota_by_slot[has], t), CENTI_PCT).astype(np.int64)
+            b[has] = mul_round(quota_by_slot[has], t, CENTI_PCT)
             out.append(b)
         else:
             out.append(np.int64(t))
@@ -504,7 +511,7 @@ def _commission_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarr
     common = {"person": x.pdense[rows], "cidx": cidx, "version": c.version_id, "kind": K_COMMISSION}
     hurdle = None
     if c.hurdle_centipct is not None:
-        h = _tier_bounds(c, [c.hurdle_centipct], x.quota_by_slot, True)[0]
+        h = _tier_bounds([c.hurdle_centipct], x.quota_by_slot, True)[0]
         h[x.quota_by_slot <= 0] = -_INF  # no quota: no hurdle
         hurdle = h[slot]
         if not (hurdle > -_INF).any():
@@ -521,7 +528,7 @@ def _commission_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarr
     else:
         rates = [np.int64(t.rate_micro) for t in c.tiers]
         uppers = [b if np.ndim(b) == 0 else b[slot]
-                  for b in _tier_bounds(c, [t.threshold for t in c.tiers[1:]], x.quota_by_slot, on_attainment)]
+                  for b in _tier_bounds([t.threshold for t in c.tiers[1:]], x.quota_by_slot, on_attainment)]
 
     if c.rate_type == "tiered_retro":
         f = x.final_by_slot[slot]
@@ -543,7 +550,7 @@ def _commission_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarr
 
     if hurdle is None and not uppers:  # one rate, no hurdle: one line per credit
         rate = rates[0]
-        amount = mul_round(cred, rate if np.ndim(rate) else np.full(m, rate), MICRO)
+        amount = mul_round(cred, rate, MICRO)
         held, release = _hold(c, amount, x.date[rows])
         lines.add(m, row=rows, tier=1, rate=rate, credited=cred, att_before=_att(cb, q), att_after=_att(ca, q),
                   amount=amount, held=held, release=release, note=note, **common)
@@ -555,9 +562,9 @@ def _commission_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarr
     pos = np.full(m, _INF, dtype=np.int64)
     h = neg if hurdle is None else hurdle
     edges = [neg] + [np.maximum(u, h) for u in uppers] + [pos]
-    seg_lo = [neg, h] + edges[1:-1]
-    seg_hi = [h] + edges[1:]
-    seg_rate = [np.int64(0)] + rates
+    seg_lo = [neg, h, *edges[1:-1]]
+    seg_hi = [h, *edges[1:]]
+    seg_rate = [np.int64(0), *rates]
     first = 0 if hurdle is not None else 1
     nseg = len(seg_lo) - first
     sb = np.empty((m, nseg), dtype=np.int64)
@@ -576,11 +583,10 @@ def _commission_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarr
     del sb, sa, sel
     part = part_a - part_b
     tier = (j + first).astype(np.int16)
-    rate_tab = [r for r in seg_rate[first:]]
-    if any(np.ndim(r) for r in rate_tab):  # per-row flat rate by service line
-        rate = np.where(tier == 0, 0, rates[0][i] if np.ndim(rates[0]) else rates[0])
+    if np.ndim(rates[0]):  # flat rate by service line, per row
+        rate = np.where(tier == 0, 0, rates[0][i])
     else:
-        rate = np.array(rate_tab, dtype=np.int64)[j]
+        rate = np.array(seg_rate[first:], dtype=np.int64)[j]
     qi = q[i]
     amount = mul_round(part, rate, MICRO)
     r_i = rows[i]
@@ -607,7 +613,7 @@ def _spiff_lines(lines: _Lines, c: ComponentSpec, cidx: int, rows: np.ndarray, x
         return
     cred = x.credited[rows]
     # round(unit_amount x share + credited x rate)
-    amount = _mul_add_round(np.full(m, c.unit_cents), x.share[rows], cred, np.full(m, c.rate_micro), MICRO)
+    amount = _mul_add_round(c.unit_cents, x.share[rows], cred, c.rate_micro, MICRO)
     held, release = _hold(c, amount, x.date[rows])
     q = x.quota_by_slot[x.slot[rows]]
     lines.add(m, row=rows, person=x.pdense[rows], cidx=cidx, version=c.version_id, kind=K_SPIFF, tier=0,
@@ -621,7 +627,7 @@ def _bonus_lines(lines: _Lines, c: ComponentSpec, cidx: int, ps: np.ndarray, slo
     quota = x.quota_by_slot[slots]
     on_attainment = c.tier_basis == "attainment"
     tier = np.zeros(m, dtype=np.int16)
-    for b in _tier_bounds(c, [t.threshold for t in c.tiers], x.quota_by_slot, on_attainment):
+    for b in _tier_bounds([t.threshold for t in c.tiers], x.quota_by_slot, on_attainment):
         tier += final >= (b if np.ndim(b) == 0 else b[slots])  # no quota on attainment: never reached
     amounts = np.array([0] + [t.amount_cents for t in c.tiers], dtype=np.int64)
     note = np.where((quota > 0) | (not on_attainment), N_NONE, N_NO_QUOTA).astype(np.int8)
@@ -630,17 +636,15 @@ def _bonus_lines(lines: _Lines, c: ComponentSpec, cidx: int, ps: np.ndarray, slo
 
 
 def _clawback_lines(extra: _Lines, lines: _Lines, cidx_of: Mapping[int, int], tables: _ComponentTables,
-                    prior_paid: pd.DataFrame | None, *, is_rev, version, pdense, persons, txn, reverses, date,
+                    prior_paid: pd.DataFrame | None, *, rrows, is_rev, pdense, persons, txn, reverses, date,
                     credited, orig_date, amount, orig_amount) -> None:
-    rrows = np.flatnonzero(is_rev & (version != 0))
-    if rrows.size == 0:
-        return
+    """Clawback lines; ``reverses``, ``orig_date``, ``amount`` and ``orig_amount`` are aligned with ``rrows``."""
     # one claim per (person, reversal transaction); a person's rows of one transaction are adjacent
     st = _group_starts(pdense[rrows], txn[rrows])
     first = rrows[st]
-    claims = pd.DataFrame({"row": first, "p": pdense[first], "orig": reverses[first],
+    claims = pd.DataFrame({"row": first, "at": st, "p": pdense[first], "orig": reverses[st],
                            "credited": np.add.reduceat(credited[rrows], st)})
-    originals = np.unique(reverses[first])
+    originals = np.unique(reverses[st])
 
     # what an original paid: this run's commission and SPIFF lines when it is credited in this run,
     # else what earlier periods paid (prior_paid)
@@ -675,17 +679,18 @@ def _clawback_lines(extra: _Lines, lines: _Lines, cidx_of: Mapping[int, int], ta
     if not len(m):
         return
     row = m["row"].to_numpy(np.int64)
+    at = m["at"].to_numpy(np.int64)
     cidx = m["cidx"].to_numpy(np.int64)
     window = tables.clawback_days[cidx]
     no_claw = window < 0
-    outside = ~no_claw & ((orig_date[row] == _NAT) | (date[row] - orig_date[row] > window))
-    rev_amt = np.abs(amount[row])
-    org_amt = np.abs(orig_amount[row])
+    outside = ~no_claw & ((orig_date[at] == _NAT) | (date[row] - orig_date[at] > window))
+    rev_amt = np.abs(amount[at])
+    org_amt = np.abs(orig_amount[at])
     p = m["paid"].to_numpy(np.int64)
     claw = -p  # an original of amount 0: all of it
     ok = org_amt != 0
     if ok.any():
-        claw[ok] = -_mul_div(p[ok], rev_amt[ok], org_amt[ok])
+        claw[ok] = -mul_round(p[ok], rev_amt[ok], org_amt[ok])
     claw = np.where(no_claw | outside, 0, claw)
     note = np.where(no_claw, N_NO_CLAWBACK, np.where(outside, N_OUTSIDE_WINDOW, N_NONE))
     extra.add(len(m), row=row, person=m["p"].to_numpy(np.int64), cidx=cidx, version=tables.version[cidx],
@@ -747,8 +752,8 @@ def _days_to_ns(days: np.ndarray) -> np.ndarray:
     return np.where(days == _NAT, _NAT, days * np.int64(86_400 * 10**9)).view("datetime64[ns]")
 
 
-def _frame(lines: _Lines, tables: _ComponentTables, *, n, persons, date, txn, role, role_cats, rule, share, basis,
-           role_order, credited) -> pd.DataFrame:
+def _frame(lines: _Lines, tables: _ComponentTables, *, n, persons, credit_person, basis, date, txn, role, role_cats,
+           rule, share) -> pd.DataFrame:
     """The documented row order and the output frame."""
     m = len(lines)
     row = lines.column("row", release=True)
@@ -756,49 +761,41 @@ def _frame(lines: _Lines, tables: _ComponentTables, *, n, persons, date, txn, ro
     cidx = lines.column("cidx", release=True)
     tier = lines.column("tier", release=True)
     kind = lines.column("kind", release=True)
-    # order: person, component, credit rank (= date, txn, role order, rule; bonus and caps last), tier, kind.
-    # Each component's lines come out of their function already in this order, so the stable sort
-    # mostly merges runs.
-    rank = np.where(row >= 0, row, n)
-    radix = [len(persons) + 1, len(tables.ids), n + 1, int(tier.max(initial=0)) + 1, len(KINDS)]
-    if np.prod([float(r) for r in radix]) < 2.0 ** 62:
-        key = person.copy()
-        for digit, base in zip((cidx, rank, tier, kind), radix[1:]):
-            key *= np.int64(base)
-            key += digit
-        order = np.argsort(key, kind="stable")
-        del key
-    else:
-        order = np.lexsort((kind, tier, rank, cidx, person))
-    del rank
-    # a reversal credited on another basis than the component it claws back under was ranked among
-    # its own basis: re-sort the few (person, component) groups that hold one, on the full key
-    off = np.flatnonzero((kind == K_CLAWBACK) & (row >= 0))
-    off = off[basis[row[off]] != tables.basis[cidx[off]]] if n else off[:0]
-    if off.size:
-        pc = person[order] * np.int64(len(tables.ids)) + cidx[order]
-        for g in np.unique(person[off] * np.int64(len(tables.ids)) + cidx[off]):
-            lo, hi = np.searchsorted(pc, g, "left"), np.searchsorted(pc, g, "right")
-            sub = order[lo:hi]
-            rs = row[sub]
-            hr = rs >= 0
-            rr = np.where(hr, rs, 0)
-
-            def at(a, missing):
-                return np.where(hr, a[rr], missing)
-
-            order[lo:hi] = sub[np.lexsort((kind[sub], tier[sub], at(share, 0), at(credited, 0), at(rule, 0),
-                                           at(role_order, 0), at(txn, 0), at(date, np.iinfo(np.int64).max)))]
-    row = row[order]
     has_row = row >= 0
     r = np.where(has_row, row, 0)
     del row
 
+    def from_credit(a: np.ndarray, missing) -> np.ndarray:
+        """The credit column at each line's credit (``missing`` for bonus and cap lines)."""
+        return np.where(has_row, a[r], missing) if n else np.full(len(has_row), missing, dtype=a.dtype)
+
+    # Order: person, component, date (bonus and caps last), transaction, the credit's place among the
+    # person's credits of the transaction, tier, kind. Each component's lines come out of their
+    # function in this order, so the stable sort mostly merges runs.
+    if n:
+        # the credit's place on its transaction (credits are sorted by person, basis, date, txn, ...)
+        gst = _group_starts(credit_person, basis, date, txn)
+        subrank = np.arange(n) - np.repeat(gst, np.diff(np.r_[gst, n]))
+        d0, t0 = int(date.min()), int(txn.min())
+        dspan, tspan, sspan = int(date.max()) - d0 + 2, int(txn.max()) - t0 + 1, int(subrank.max()) + 1
+        if float(dspan) * tspan * sspan * (len(persons) + 1) * len(tables.ids) * (int(tier.max(initial=0)) + 1) \
+                * len(KINDS) < 2.0 ** 62:
+            place = ((date - d0) * np.int64(tspan) + (txn - t0)) * np.int64(sspan) + subrank
+            last = np.int64((dspan - 1) * tspan * sspan)  # after every dated line
+            order = _order([person, cidx, from_credit(place, last), tier, kind])
+            del place
+        else:
+            order = _order([person, cidx, from_credit(date, int(date.max()) + 1), from_credit(txn, 0),
+                            from_credit(subrank, 0), tier, kind])
+    else:
+        order = _order([person, cidx, tier, kind]) if m else None
+    if order is None:
+        order = np.arange(m)
+    has_row = has_row[order]  # from here on from_credit gives sorted columns
+    r = r[order]
+
     def o(name: str) -> np.ndarray:
         return lines.column(name, release=True)[order]
-
-    def from_credit(a: np.ndarray, missing) -> np.ndarray:
-        return np.where(has_row, a[r], missing) if n else np.full(m, missing, dtype=a.dtype)
 
     out = {
         "person_id": persons[person[order]] if m else np.zeros(0, dtype=np.int64),
@@ -807,7 +804,7 @@ def _frame(lines: _Lines, tables: _ComponentTables, *, n, persons, date, txn, ro
         "version_id": o("version"),
         "txn_id": from_credit(txn, 0),
         "date": _days_to_ns(from_credit(date, _NAT)),
-        "role": pd.Categorical.from_codes(from_credit(role, 0), categories=role_cats, validate=False),
+        "role": pd.Categorical.from_codes(from_credit(role, np.int8(0)), categories=role_cats, validate=False),
         "rule_id": from_credit(rule, 0),
         "share_micro": from_credit(share, 0),
         "credited_cents": o("credited"),

@@ -200,6 +200,15 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": "revops.models.access.Role",
         "PersonRoleEnum": "revops.models.reference.PersonRole",
         "CreditedTransactionKindEnum": "quotas.models.TransactionKind",
+        "CommissionPeriodStatusEnum": "commissions.models.PeriodStatus",
+        "CommissionRunStatusEnum": "commissions.models.RunStatus",
+        "CommissionStatementStatusEnum": "commissions.models.StatementStatus",
+        "CommissionDisputeStatusEnum": "commissions.models.DisputeStatus",
+        "CommissionVersionStatusEnum": "commissions.models.VersionStatus",
+        "CommissionComponentKindEnum": "commissions.models.ComponentKind",
+        "CommissionLineKindEnum": "commissions.models.LineKind",
+        "CommissionCreditRuleKindEnum": "commissions.models.CreditRuleKind",
+        "CommissionCreditRoleEnum": "commissions.models.CreditRole",
     },
 }
 

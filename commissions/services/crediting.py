@@ -98,8 +98,8 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
               AND reverses_id IS NOT NULL)
     """, params, ["reverses_txn_id", "orig_date", "orig_amount_cents"])
     originals["orig_date"] = _ns(originals["orig_date"]) if len(originals) else originals["orig_date"]
-    txn = txn.merge(originals, on="reverses_txn_id", how="left")
-    txn["orig_amount_cents"] = txn["orig_amount_cents"].fillna(0).astype(np.int64)
+    txn = txn.merge(originals.astype({"reverses_txn_id": np.int64}), on="reverses_txn_id", how="left")
+    txn["orig_amount_cents"] = pd.to_numeric(txn["orig_amount_cents"]).fillna(0).astype(np.int64)
     txn["orig_date"] = pd.to_datetime(txn["orig_date"]).astype("datetime64[ns]")
     txn["credit_date"] = txn["orig_date"].where(txn["reverses_txn_id"] > 0, txn["date"])
     txn["credit_txn"] = np.where(txn["reverses_txn_id"] > 0, txn["reverses_txn_id"], txn["txn_id"])

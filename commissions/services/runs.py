@@ -209,9 +209,12 @@ def prior_paid_for(*, period: CommissionPeriod, credits: pd.DataFrame) -> pd.Dat
 def compute_period(period: CommissionPeriod) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Credits and engine lines of ``period`` from today's inputs (nothing written)."""
     credits = crediting.credits_for(start=period.start, end=period.end)
-    components, versions = specs_for(credits["version_id"].unique())
-    quotas = quotas_for(period=period, people=credits["person_id"].unique())
     prior = prior_paid_for(period=period, credits=credits)
+    # A clawback may reach a component of an older version than any credit of this period names.
+    clawed = set(Component.objects.filter(pk__in=prior["component_id"].unique().tolist())
+                 .values_list("version_id", flat=True)) if len(prior) else set()
+    components, versions = specs_for(set(credits["version_id"].unique().tolist()) | clawed)
+    quotas = quotas_for(period=period, people=credits["person_id"].unique())
     lines = engine.compute_lines(credits=credits, components=components, versions=versions, quotas=quotas,
                                  prior_paid=prior, period_start=np.datetime64(period.start, "D"),
                                  period_end=np.datetime64(period.end, "D"))

@@ -14,7 +14,7 @@
   recoverable draw for the first half.
 - Transactions: the demo's credited bookings of the year (and Riverbend's net collected revenue),
   3% of deals split 50/50 with a teammate, 2% cancelled 20-80 days later (clawbacks).
-- Periods January-December: each run in order; January-October approved, statements approved by
+- Periods January-December: each run in order, then January-October approved, statements approved by
   manager and finance, paid; November approved; December open. Then a few late deals dated in
   October and November and a resolved dispute: December's run pays them as adjustments.
 
@@ -226,8 +226,12 @@ def commissions_seed(*, organization: Organization, seed: int, year: int) -> Com
         # A year of runs, each its own transaction like the worker's.
         periods = [runs.period_ensure(start=month) for month in _month_starts(year)]
         outcome.periods = len(periods)
-        for period in periods[:11]:
+        # Each month is run while it is open (a run of the earliest open period also rechecks every
+        # locked one, so running all twelve first and locking after keeps the seed linear); then
+        # January-November are approved in order.
+        for period in periods:
             runs.run_now(period=period, user=analyst)
+        for period in periods[:11]:
             if period.start.month <= 10:
                 with transaction.atomic():
                     for statement in Statement.objects.filter(period=period):

@@ -121,7 +121,12 @@ def reference_lines(*, credits: pd.DataFrame, components: list[ComponentSpec], v
 
     # -- clawbacks: one per (person, reversal transaction, component the original paid them under) --
     run_txns = {r["txn_id"] for r in credit_rows if r["reverses_txn_id"] == 0}
-    earned_now = list(lines)  # commission and SPIFF lines so far
+    earned_now: dict[tuple[int, int], list[dict]] = defaultdict(list)  # this run's lines by (txn, person)
+    for ln in lines:  # commission and SPIFF lines so far
+        earned_now[(ln["txn_id"], ln["person_id"])].append(ln)
+    earlier: dict[tuple[int, int], list[dict]] = defaultdict(list)  # prior_paid rows by (txn, person)
+    for pp in prior_paid.to_dict("records"):
+        earlier[(int(pp["txn_id"]), int(pp["person_id"]))].append(pp)
     claims: dict[tuple[int, int], list[dict]] = {}
     for r in credit_rows:
         if r["reverses_txn_id"] != 0 and r["version_id"] != 0:
@@ -131,13 +136,12 @@ def reference_lines(*, credits: pd.DataFrame, components: list[ComponentSpec], v
         orig = first["reverses_txn_id"]
         paid: dict[int, int] = defaultdict(int)
         if orig in run_txns:
-            for ln in earned_now:
-                if ln["txn_id"] == orig and ln["person_id"] == person and ln["kind"] in ("commission", "spiff"):
+            for ln in earned_now[(orig, person)]:
+                if ln["kind"] in ("commission", "spiff"):
                     paid[ln["component_id"]] += ln["amount_cents"]
         else:
-            for pp in prior_paid.to_dict("records"):
-                if int(pp["txn_id"]) == orig and int(pp["person_id"]) == person:
-                    paid[int(pp["component_id"])] += int(pp["paid_cents"])
+            for pp in earlier[(orig, person)]:
+                paid[int(pp["component_id"])] += int(pp["paid_cents"])
         for comp_id in sorted(paid):
             c = by_id[comp_id]
             if c.clawback_days is None:
@@ -248,7 +252,7 @@ def commission_lines(r: dict, c: ComponentSpec, quota: int | None, final: dict, 
         return hi is None or x < hi
 
     def line(pos, end, region):
-        lo, hi, tier, rate = region
+        tier, rate = region[2], region[3]
         part = end - pos
         common(credited_cents=part, att_before=attainment(pos, quota), att_after=attainment(end, quota), tier=tier,
                rate_micro=rate, amount_cents=line_amount(part, rate), note="below_hurdle" if tier == 0 else note)

@@ -285,7 +285,7 @@ def test_transitions_are_audited(dw):
     events = list(AuditEvent.objects.order_by("pk")[before:].values_list("model", "action", "changed_fields"))
     models = [(m, a) for m, a, _ in events]
     assert models.count(("commissions.Dispute", "create")) == 1
-    assert ("commissions.DisputeMessage", "create") not in models  # the append-only thread is its own record
+    assert ("commissions.DisputeMessage", "create") in models  # each message (and its attachment name) too
     assert models.count(("commissions.ManualAdjustment", "create")) == 1
     update = next(f for m, a, f in events if (m, a) == ("commissions.Dispute", "update"))
     assert {"status", "resolution", "resolved_by_id", "resolved_at"} <= set(update)

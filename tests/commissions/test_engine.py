@@ -507,7 +507,9 @@ def test_a_plan_with_every_component_in_one_run():
     ]
     person3 = lines[lines["person_id"] == 3]  # no quota: first tier, no_quota
     assert pick(person3, "kind", "credited_cents", "amount_cents", "note") == [
-        ("commission", 4_000, 200, "no_quota"), ("commission", 6_000, 300, "no_quota"), ("bonus", 10_000, 0, "no_quota"),
+        ("commission", 4_000, 200, "no_quota"),  # 4,000 x 5%
+        ("commission", 6_000, 300, "no_quota"),  # 6,000 x 5%
+        ("bonus", 10_000, 0, "no_quota"),
     ]
 
 
