@@ -471,8 +471,8 @@ def _interrupted_runs_fail(period: CommissionPeriod) -> None:
         status=RunStatus.FAILED, finished_at=timezone.now(), error="Never started (queued for over an hour).")
 
 
-def run_execute(*, run_id: int, job: Job | None = None,
-                checkpoint: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_execute(*, run_id: int, job: Job | None = None, checkpoint: Callable[[str], None] | None = None,
+                cleanup: bool = True) -> dict[str, Any]:
     """Compute and write run ``run_id`` in one transaction (see the module docstring).
 
     ``checkpoint(stage)`` is called between stages (tests use it to kill a run midway)."""
@@ -490,7 +490,24 @@ def run_execute(*, run_id: int, job: Job | None = None,
         CommissionRun.objects.filter(pk=run_id).update(status=RunStatus.FAILED, finished_at=timezone.now(),
                                                        error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
+    if cleanup:
+        superseded_lines_delete()
     return result
+
+
+def superseded_lines_delete() -> int:
+    """Delete the lines of runs that are no longer any period's current run (superseded or failed).
+    Safe at any time: nothing reads them; a run's own lines are written in its transaction."""
+    tenant_id = require_tenant_id()
+    stale = list(CommissionRun.objects.filter(status__in=[RunStatus.SUPERSEDED, RunStatus.FAILED])
+                 .values_list("pk", flat=True))
+    deleted = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for run_id in stale:  # one index probe each on (tenant, run, person)
+            cursor.execute("DELETE FROM commissions_lineitem WHERE tenant_id = %s AND run_id = %s",
+                           [tenant_id, run_id])
+            deleted += cursor.rowcount
+    return deleted
 
 
 def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
@@ -516,13 +533,14 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
     progress(3, f"Writing {len(everything):,} lines")
     written = lines_write(run=run, period=period, lines=everything)
     progress(4, "Statements, draws and balances")
-    statements = statements_rebuild(period=period, run=run, inputs=inputs)
+    statements = statements_rebuild(period=period, run=run, inputs=inputs, lines=everything)
     progress(5, "Making the run current")
     previous = period.current_run_id
     if previous:
+        # A superseded run keeps its record (totals, digests); its lines are deleted after the commit
+        # (``superseded_lines_delete``): they are no longer read, and deleting millions of rows inside
+        # the run's transaction cost 19 s. Disputes keep their own copy of the line they question.
         CommissionRun.objects.filter(pk=previous).update(status=RunStatus.SUPERSEDED)
-        # A superseded run keeps its record (totals, digests); its lines go (disputes keep their own copy).
-        _delete_lines(previous)
     totals = {
         "credits": len(credits), "lines": written, "people": int(everything["person_id"].nunique()) if written else 0,
         "earned": str(Decimal(int(lines["amount_cents"].sum()) if not lines.empty else 0) / 100),
@@ -538,12 +556,6 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
     CommissionPeriod.objects.filter(pk=period.pk).update(current_run=run)
     progress(6, "Done")
     return {"run": run.pk, **totals}
-
-
-def _delete_lines(run_id: int) -> None:
-    tenant_id = require_tenant_id()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM commissions_lineitem WHERE tenant_id = %s AND run_id = %s", [tenant_id, run_id])
 
 
 def run_now(*, period: CommissionPeriod, user: Any | None = None) -> CommissionRun:
