@@ -98,10 +98,6 @@ def statements_rebuild(*, period: CommissionPeriod, run: CommissionRun, inputs: 
     existing = {s.person_id: s for s in Statement.objects.filter(period=period)}
     seen = set()
     to_create, to_update = [], []
-    fields = ["run", "credited", "quota", "attainment", "earned", "adjustments", "held", "released", "draw_paid",
-              "draw_recovered", "draw_balance", "payout", "status", "manager_approved_by", "manager_approved_at",
-              "finance_approved_by", "finance_approved_at"]
-
     def money(cents: Any) -> Decimal:
         return Decimal(int(cents)) / 100
 
@@ -140,9 +136,38 @@ def statements_rebuild(*, period: CommissionPeriod, run: CommissionRun, inputs: 
             _withdraw(statement)
         to_update.append(statement)
     Statement.objects.bulk_create(to_create, batch_size=2000)
-    Statement.objects.bulk_update(to_update, fields, batch_size=2000)
+    _update_rows(to_update)
     total = sum((money(c) for c in paid["payout_cents"]), Decimal(0)) if not paid.empty else Decimal(0)
     return {"count": len(to_create) + len(to_update), "payout": str(total)}
+
+
+# The statement columns a run rewrites, with their SQL types (for ``_update_rows``).
+UPDATED = [("run_id", "bigint"), ("credited", "numeric"), ("quota", "numeric"), ("attainment", "numeric"),
+           ("earned", "numeric"), ("adjustments", "numeric"), ("held", "numeric"), ("released", "numeric"),
+           ("draw_paid", "numeric"), ("draw_recovered", "numeric"), ("draw_balance", "numeric"),
+           ("payout", "numeric"), ("status", "text"), ("manager_approved_by_id", "integer"),
+           ("manager_approved_at", "timestamptz"), ("finance_approved_by_id", "integer"),
+           ("finance_approved_at", "timestamptz")]
+
+
+def _update_rows(statements: list[Statement], batch: int = 1000) -> None:
+    """One ``UPDATE ... FROM (VALUES ...)`` per ``batch`` statements (Django's ``bulk_update`` builds a
+    CASE per field and row: 19 s for 2,220 statements)."""
+    tenant_id = require_tenant_id()
+    names = ", ".join(name for name, _t in UPDATED)
+    assign = ", ".join(f"{name} = v.{name}::{kind}" for name, kind in UPDATED)
+    for start in range(0, len(statements), batch):
+        chunk = statements[start:start + batch]
+        row = "(" + ", ".join(["%s"] * (len(UPDATED) + 1)) + ")"
+        params: list[Any] = []
+        for statement in chunk:
+            params.append(statement.pk)
+            params.extend(getattr(statement, name) for name, _t in UPDATED)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE commissions_statement s SET {assign} "
+                f"FROM (VALUES {', '.join([row] * len(chunk))}) AS v(id, {names}) "
+                f"WHERE s.tenant_id = %s AND s.id = v.id::bigint", [*params, tenant_id])
 
 
 def _withdraw(statement: Statement) -> None:

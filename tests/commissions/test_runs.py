@@ -105,9 +105,17 @@ def test_a_run_killed_midway_leaves_the_previous_result(world):
         assert sorted(LineItem.objects.filter(run=first).values_list("person_id", "kind", "amount")) == before
         assert _statements(march)["Pat"][-1] == D("1660.00")
         assert CommissionRun.objects.get(pk=doomed.pk).status == RunStatus.FAILED
-        # and the next run goes through, now with X9 (Pat: 9,000 above 100% at 8% = 720.00 more)
+        # and the next run goes through, now with X9 (Pat: 9,000 above 100% at 8% = 720.00 more); Pat's
+        # approval is withdrawn because the payout changed, Quinn's stays.
+        for name in ("pat", "quinn"):
+            statements.statement_approve(statement=Statement.objects.get(period=march, person=cw[name]),
+                                         user=cw["approver"], as_finance=False)
         runs.run_now(period=march)
         assert _statements(march)["Pat"][0] == D("2380.00")
+        pat = Statement.objects.get(period=march, person=cw["pat"])
+        assert (pat.status, pat.manager_approved_by_id, pat.manager_approved_at) == ("draft", None, None)
+        quinn = Statement.objects.get(period=march, person=cw["quinn"])
+        assert (quinn.status, quinn.manager_approved_by_id) == ("manager_approved", cw["approver"].pk)
 
 
 def test_a_late_deal_in_a_locked_period_is_an_adjustment_in_the_open_one(world):
