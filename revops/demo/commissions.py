@@ -102,12 +102,12 @@ def _plans(year: int, *, collected: bool, service_line: Any, analyst: Any) -> di
 
 
 def _quotas(year: int) -> dict[int, Decimal]:
-    """Each rep's monthly quota: a twelfth of their leaf target in the quota plan covering July."""
+    """Each rep's monthly quota: a twelfth of their leaf target in the bookings quota plan covering July."""
     tenant_id = require_tenant_id()
     with connection.cursor() as cursor:
         cursor.execute("""
             SELECT q.person_id, sum(q.annual) FROM quotas_quota q
-            JOIN quotas_quotaplan p ON p.id = q.plan_id AND p.tenant_id = %(t)s
+            JOIN quotas_quotaplan p ON p.id = q.plan_id AND p.tenant_id = %(t)s AND p.metric = 'bookings'
             WHERE q.tenant_id = %(t)s AND q.is_leaf AND q.person_id IS NOT NULL
               AND p.effective_from <= %(d)s AND p.effective_to > %(d)s AND p.status IN ('active', 'archived')
             GROUP BY q.person_id
