@@ -37,8 +37,8 @@ from ..models import (
     RunStatus,
 )
 from . import crediting
+from .statements import EARNED, statements_rebuild
 
-EARNING_KINDS = ("commission", "bonus", "spiff", "clawback", "cap")
 LINE_COLUMNS = ["run_id", "period_id", "person_id", "kind", "component_id", "version_id", "transaction_id",
                 "transaction_date", "credit_role", "credit_rule_id", "credit_share", "credited", "attainment_before",
                 "attainment_after", "tier", "rate", "amount", "held", "release_on", "source_period_id", "note"]
@@ -288,10 +288,10 @@ def _locked_lines(period: CommissionPeriod) -> pd.DataFrame:
             FROM commissions_lineitem l
             JOIN commissions_commissionperiod p ON p.tenant_id = %(t)s AND p.current_run_id = l.run_id
             WHERE l.tenant_id = %(t)s AND p.status <> 'open'
-              AND ((l.period_id = %(p)s AND l.kind IN ('commission', 'bonus', 'spiff', 'clawback', 'cap'))
+              AND ((l.period_id = %(p)s AND l.kind = ANY(%(earned)s))
                    OR (l.kind = 'adjustment' AND l.source_period_id = %(p)s))
             GROUP BY 1, 2, 3, 4, 5
-        """, {"t": tenant_id, "p": period.pk})
+        """, {"t": tenant_id, "p": period.pk, "earned": list(EARNED)})
         rows = cursor.fetchall()
     return pd.DataFrame(rows, columns=["person_id", "component_id", "version_id", "txn_id", "kind", "amount_cents"])
 
@@ -511,7 +511,6 @@ def superseded_lines_delete() -> int:
 
 
 def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
-    from .statements import statements_rebuild
 
     run = CommissionRun.objects.select_related("period").get(pk=run_id)
     period = CommissionPeriod.objects.select_for_update().get(pk=run.period_id)
