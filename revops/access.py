@@ -72,6 +72,18 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # Disputes: a rep opens and comments on disputes about their own lines; analysts and admins
     # resolve them (with a reason and, when needed, an adjustment).
     "commission_disputes": {VIEW: frozenset({A, E, R, P}), CHANGE: frozenset({A, R, P}), APPROVE: frozenset({A, R})},
+    # The executive command center: executives and admins browse it (separate from the billing dashboard).
+    "executive_dashboard": {VIEW: frozenset({A, E})},
+    # What-if scenarios: analysts and executives build, save and share them.
+    "scenarios": {VIEW: frozenset({A, E, R}), CHANGE: frozenset({A, E, R})},
+    # Payer contracts and their terms, expected reimbursement, underpayments and quarterly reviews:
+    # analysts keep them (integrators sync contracts), billing reads them; approve = record a review decision.
+    "contracts": {VIEW: frozenset({A, E, R, B, I}), CHANGE: frozenset({A, R, I}), APPROVE: frozenset({A, E, R})},
+    # Intake rules (which payer plans qualify for which programs) and the intake check: RevOps decides.
+    "intake_rules": {VIEW: frozenset({A, E, R, B, I}), CHANGE: frozenset({A, R, I})},
+    # Admissions, authorizations, program costs and program profitability: utilization review and
+    # billing staff keep admissions and authorizations (integrators feed them), analysts the costs.
+    "admissions": {VIEW: frozenset({A, E, R, B, I}), CHANGE: frozenset({A, R, B, I})},
 }
 
 ACTIONS = (VIEW, CHANGE, APPROVE)
@@ -102,6 +114,17 @@ RESOURCE_DESCRIPTIONS: dict[str, str] = {
                              "approval (executives approve as manager, admins as finance)",
     "commission_disputes": "Disputes (inquiries) on statement lines: reps open and comment on their own; approve = "
                            "resolve or reject with a reason and an optional adjustment",
+    "executive_dashboard": "The executive command center (/executive/): attainment, forecast vs quota, coverage, "
+                           "leaderboards, payer and program economics, flags; every tile drills down",
+    "scenarios": "What-if scenarios (exit a contract, tighten an intake rule, change a payer's denial rate) "
+                 "against the base case; saved and shared within the organization",
+    "contracts": "Payer contracts and effective-dated terms, expected reimbursement per claim, underpayment "
+                 "variance, quarterly contract reviews (pages under /contracts/, API under /api/v1/contracts/); "
+                 "approve = record a review's decision",
+    "intake_rules": "Intake rules by payer plan and program, the intake check, rule violations "
+                    "(pages under /intake/, API under /api/v1/intake/)",
+    "admissions": "Admissions, authorizations and units used, reviews due, program direct costs, program "
+                  "profitability (pages under /intake/, API under /api/v1/intake/)",
 }
 
 

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "forecasting",
     "commissions",
     "rcm_feeds",
+    "contracts",
+    "intake",
+    "analytics",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Performance analytics and the executive command center."""

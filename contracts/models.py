@@ -1,0 +1,1 @@
+"""Payer contracts: effective-dated terms, expected reimbursement, underpayment, quarterly reviews."""

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class IntakeConfig(AppConfig):
+    name = "intake"
+    verbose_name = "Intake, utilization review and program economics"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from revops import audit
+
+        from . import models
+
+        for model in (models.Admission, models.ProgramCost):
+            audit.audited(model)

@@ -1,0 +1,5 @@
+"""Pages and API of the `intake` app (mounted in revops/urls.py)."""
+from django.urls import path  # noqa: F401
+
+page_urlpatterns: list = []
+api_urlpatterns: list = []
