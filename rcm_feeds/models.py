@@ -206,6 +206,10 @@ class Claim(TenantModel):
     facility = models.ForeignKey("revops.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     billing_npi = models.CharField(max_length=10, blank=True)
+    referring_npi = models.CharField(
+        max_length=10, blank=True,
+        help_text="The referral source: 837 NM1*DN referring (or NM1*DK ordering) provider NPI; matches an account's NPI.",
+    )
     patient_hash = models.CharField(max_length=64, blank=True)
     charge = money()
     facility_code = models.CharField(max_length=4, blank=True, help_text="Place of service (837P) or facility type (837I).")

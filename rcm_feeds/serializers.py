@@ -27,6 +27,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         model = Claim
         fields = [
             "id", "patient_control_number", "kind", "payer", "program", "facility", "part2_program", "billing_npi",
+            "referring_npi",
             "charge", "facility_code", "frequency", "original_claim", "original_payer_claim_number",
             "prior_authorization", "diagnoses", "service_from", "service_to", "submitted_on", "front_end_status",
             "front_end_codes", "is_resubmission", "source_file", "source_position",

@@ -99,6 +99,11 @@ class PeriodTotals:
         return int(self.totals.get("unowned_transactions") or 0)
 
     @property
+    def remittances(self) -> dict[str, int] | None:
+        """The run's sync of 835 claim payments (commissions.services.remittances), when it ran one."""
+        return self.totals.get("remittances")
+
+    @property
     def unowned_amount(self) -> Decimal:
         return Decimal(str(self.totals.get("unowned_amount") or 0))
 

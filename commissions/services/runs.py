@@ -36,7 +36,7 @@ from ..models import (
     PeriodStatus,
     RunStatus,
 )
-from . import crediting
+from . import crediting, remittances
 from .statements import EARNED, statements_rebuild
 
 LINE_COLUMNS = ["run_id", "period_id", "person_id", "kind", "component_id", "version_id", "transaction_id",
@@ -518,6 +518,8 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
         raise ValidationError(f"{period.name} was locked before the run started.")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RUN_LOCK, period.pk])
+    collected = remittances.remittances_sync(before=period.end) if remittances.collected_in_use() else None
+    with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_nestloop = off")
     progress(0, "Crediting transactions (owners, splits, team, overlays, overrides)")
     credits, lines, inputs = compute_period(period)
@@ -548,6 +550,8 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
         **crediting.uncredited(start=period.start, end=period.end),
         "unassigned_credits": int((credits["version_id"] == 0).sum()) if not credits.empty else 0,
     }
+    if collected is not None:
+        totals["remittances"] = collected
     CommissionRun.objects.filter(pk=run.pk).update(
         status=RunStatus.SUCCEEDED, finished_at=timezone.now(), inputs_digest=inputs_digest(inputs),
         results_digest=_digest_frame(everything.drop(columns=[c for c in ("note",) if c in everything])),

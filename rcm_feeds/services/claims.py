@@ -34,7 +34,7 @@ CLAIM_COLUMNS = (
     "source_file_id", "source_position", "patient_control_number", "kind", "payer_id", "program_id",
     "facility_id", "part2_program_id", "billing_npi", "patient_hash", "charge", "facility_code", "frequency",
     "original_payer_claim_number", "original_claim_id", "prior_authorization", "diagnoses", "service_from",
-    "service_to", "submitted_on", "is_resubmission", "transaction_reference",
+    "service_to", "submitted_on", "is_resubmission", "transaction_reference", "referring_npi",
 )
 LINE_COLUMNS = ("claim_id", "line_number", "procedure_code", "modifiers", "revenue_code", "charge", "units",
                 "service_date", "control_number")
@@ -75,6 +75,7 @@ class ClaimInput:
     service_to: dt.date | None
     submitted_on: dt.date
     transaction_reference: str = ""
+    referring_npi: str = ""
     lines: list[LineInput] = field(default_factory=list)
     line: int | None = None  # file line and byte offset, for messages
     offset: int | None = None
@@ -130,7 +131,7 @@ class ClaimWriter:
                 file_id, c.source_position, pcn, c.kind, c.payer_id, c.program_id, c.facility_id,
                 c.part2_program_id, c.billing_npi, c.patient_hash, c.charge, c.facility_code, c.frequency,
                 c.original_payer_claim_number, original, c.prior_authorization, pg_array(c.diagnoses), c.service_from,
-                c.service_to, c.submitted_on, is_resubmission, c.transaction_reference,
+                c.service_to, c.submitted_on, is_resubmission, c.transaction_reference, c.referring_npi,
             ))
         returned = bulk.copy_insert_returning(Claim, columns=CLAIM_COLUMNS, rows=rows,
                                               returning=("id", "source_position"),

@@ -58,6 +58,8 @@ CSV_FIELDS: dict[str, tuple[CsvField, ...]] = {
         CsvField("original_payer_claim_number", False,
                  "For a replacement or void: the payer's number of the claim it replaces."),
         CsvField("prior_authorization", False, "Prior authorization number."),
+        CsvField("referring_npi", False, "Referring or ordering provider NPI (10 digits): the referral source, "
+                                         "matched to an account's NPI for commissions on net collected revenue."),
         CsvField("diagnoses", False, "ICD-10 codes separated by ';' or '|' (principal first)."),
         CsvField("service_from", False, "First date of service."),
         CsvField("service_to", False, "Last date of service."),
@@ -231,6 +233,9 @@ class _ClaimsCsv:
         npi = _text(v, "billing_npi", 10)
         if npi and not npi.isdigit():
             raise RowInvalid(f"billing_npi {npi!r} is not 10 digits", "bad_code")
+        referring_npi = _text(v, "referring_npi", 10)
+        if referring_npi and not (referring_npi.isdigit() and len(referring_npi) == 10):
+            raise RowInvalid(f"referring_npi {referring_npi!r} is not 10 digits", "bad_code")
         program_code = _text(v, "program", 32)
         if program_code and not self.programs.known_code(program_code):
             raise RowInvalid(f"program {program_code!r} does not exist; add it under reference data first",
@@ -270,6 +275,7 @@ class _ClaimsCsv:
             frequency=frequency, original_payer_claim_number=_text(v, "original_payer_claim_number", 50),
             prior_authorization=_text(v, "prior_authorization", 50), diagnoses=diagnoses, service_from=service_from,
             service_to=service_to or service_from, submitted_on=submitted_on, lines=lines, line=line,
+            referring_npi=referring_npi,
         ))
         self.ctx.counts["rows_loaded"] += 1
 

@@ -39,6 +39,11 @@ ACK_COLUMNS = ("source_file_id", "source_position", "kind", "reference", "accept
 ACK_TRUSTED = ("source_file_id", "claim_id")  # the file being loaded; claims selected for the tenant
 
 
+def _is_npi(value: str) -> bool:
+    """Ten digits: an NPI (an NM1 with a malformed id is kept without it, not refused)."""
+    return len(value) == 10 and value.isdigit()
+
+
 def refused(exc: x12.X12Error) -> FileRefused:
     return FileRefused(exc.code, exc.reason, segment=exc.segment, line=exc.line, offset=exc.offset)
 
@@ -171,6 +176,7 @@ class Claim837Loader:
             prior_authorization=fit(rec.prior_authorization, 50, "REF*G1 prior authorization", **where),
             diagnoses=diagnoses, service_from=rec.first_service_date, service_to=rec.last_service_date,
             submitted_on=self.submitted_on, transaction_reference=self.reference, lines=lines,
+            referring_npi=rec.referring_npi if _is_npi(rec.referring_npi) else "",
             line=rec.line, offset=rec.offset,
         ))
         for w in rec.warnings:

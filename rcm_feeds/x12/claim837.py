@@ -31,6 +31,11 @@ HI_QUALIFIERS = frozenset({
 })
 
 
+# NM1 entities whose NPI is the claim's referral source: DN referring provider (2310A/2310F, 2420F),
+# DK ordering provider (2420E, e.g. the physician who ordered a lab test).
+_REFERRERS = ("DN", "DK")
+
+
 def implementation_kind(implementation: str) -> str | None:
     """P for professional (005010X222, 004010X098), I for institutional (X223, X096)."""
     if "X222" in implementation or "X098" in implementation:
@@ -122,11 +127,15 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             entity = els[1]
             if section == _LINE or section == _LINE_PARTY:
                 section = _LINE_PARTY
+                if entity in _REFERRERS and els[8] == "XX" and claim is not None and not claim.referring_npi:
+                    claim.referring_npi = els[9]  # line-level 2420E/F ordering or referring provider
             elif section == _OTHER_SUBSCRIBER:
                 if entity == "PR" and other is not None:
                     other.payer_name, other.payer_id = els[3], els[9]
             elif section == _CLAIM or section == _CLAIM_PARTY:
                 section = _CLAIM_PARTY
+                if entity in _REFERRERS and els[8] == "XX" and claim is not None and not claim.referring_npi:
+                    claim.referring_npi = els[9]  # 2310A (837P) / 2310F (837I) referring provider
             elif section == _SUBSCRIBER and subscriber is not None:
                 if entity == "IL":
                     subscriber.member_id = els[9]

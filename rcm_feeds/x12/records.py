@@ -258,6 +258,7 @@ class Claim:
     patient_is_subscriber: bool = True  # no HL level 23 (patient) under the subscriber
     original_claim_number: str = ""  # REF*F8: the payer's number of the claim this replaces
     prior_authorization: str = ""  # REF*G1
+    referring_npi: str = ""  # NM1*DN (claim, else line) or NM1*DK (line) with XX: the referral source
     codes: list[tuple[str, ...]] = field(default_factory=list)  # HI composites, in order
     statement_from: dt.date | None = None  # DTP*434 (837I)
     statement_to: dt.date | None = None

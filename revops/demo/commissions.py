@@ -12,8 +12,9 @@
 - Every rep is on the AE plan with a monthly quota of a twelfth of their active quota-plan target;
   reps hired in the demo year get a three-month guarantee (a non-recoverable draw), two others a
   recoverable draw for the first half.
-- Transactions: the demo's credited bookings of the year (and Riverbend's net collected revenue),
-  3% of deals split 50/50 with a teammate, 2% cancelled 20-80 days later (clawbacks).
+- Transactions: the demo's credited bookings of the year, 3% of deals split 50/50 with a teammate, 2%
+  cancelled 20-80 days later (clawbacks). Riverbend's net collected revenue is its 835 payments, credited
+  to the account that referred each claim (837 NM1*DN): every run syncs them first, and reversals claw back.
 - Periods January-December: each run in order, then January-October approved, statements approved by
   manager and finance, paid; November approved; December open. Then a few late deals dated in
   October and November and a resolved dispute: December's run pays them as adjustments.
@@ -117,7 +118,8 @@ def _quotas(year: int) -> dict[int, Decimal]:
 
 
 def _transactions(year: int, rng: random.Random) -> int:
-    """The year's credited bookings (and net collections) as commission transactions; splits; cancellations."""
+    """The year's credited bookings as commission transactions; splits; cancellations. (Net collected revenue
+    comes from the 835 remittances: each run syncs them, commissions.services.remittances.)"""
     from commissions.services.transactions import splits_replace, transactions_upsert
 
     tenant_id = require_tenant_id()
@@ -128,7 +130,7 @@ def _transactions(year: int, rng: random.Random) -> int:
             FROM quotas_creditedtransaction t
             LEFT JOIN territories_accountownership o ON o.tenant_id = %(t)s AND o.account_id = t.account_id
                  AND o.valid_from <= t.transaction_date AND (o.valid_to IS NULL OR o.valid_to > t.transaction_date)
-            WHERE t.tenant_id = %(t)s AND t.metric IN ('bookings', 'net_collected_revenue')
+            WHERE t.tenant_id = %(t)s AND t.metric = 'bookings'
               AND t.transaction_date >= %(s)s AND t.transaction_date < %(e)s AND t.amount > 0
             ORDER BY t.transaction_date, t.id
         """, {"t": tenant_id, "s": dt.date(year, 1, 1), "e": dt.date(year + 1, 1, 1)})

@@ -124,14 +124,17 @@ def x835(*sets: list[str], control: int = 1, date: str = "20240301") -> bytes:
 
 def clm(pcn: str, charge: str, *, code: str = "H0035", pos: str = "52", frequency: str = "1", f8: str = "",
         member: str = "MBR001", payer: tuple[str, str] = ("ACME HEALTH PLAN", "ACME01"), date: str = "20240201",
-        lines: list[tuple[str, str]] | None = None) -> list[str]:
-    """An 837P subscriber loop with one claim (HL numbers are filled in by ``x837``)."""
+        lines: list[tuple[str, str]] | None = None, referring: str = "") -> list[str]:
+    """An 837P subscriber loop with one claim (HL numbers are filled in by ``x837``); ``referring`` is
+    the NPI of a 2310A referring provider (NM1*DN)."""
     segs = ["HL*{hl}*1*22*0", "SBR*P*18*******CI", f"NM1*IL*1*DOE*JANE****MI*{member}",
             f"NM1*PR*2*{payer[0]}*****PI*{payer[1]}",
             f"CLM*{pcn}*{charge}***{pos}:B:{frequency}*Y*A*Y*Y"]
     if f8:
         segs.append(f"REF*F8*{f8}")
     segs.append("HI*ABK:F329")
+    if referring:
+        segs.append(f"NM1*DN*1*REFERRER*PAT****XX*{referring}")
     for n, (line_code, line_charge) in enumerate(lines or [(code, charge)], start=1):
         segs += [f"LX*{n}", f"SV1*HC:{line_code}*{line_charge}*UN*1***1", f"DTP*472*D8*{date}"]
     return segs

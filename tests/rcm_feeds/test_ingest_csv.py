@@ -77,6 +77,17 @@ def test_headers_match_case_insensitively_and_default_to_our_field_names(a):
     assert run.status == RunStatus.LOADED and Claim.objects.get().patient_control_number == "X1"
 
 
+def test_referring_npi_is_kept_and_a_malformed_one_quarantines_its_row(a):
+    data = (b"patient_control_number,charge,submitted_on,referring_npi\n"
+            b"R1,10,2024-01-05,1234567893\n"      # line 2: kept
+            b"R2,10,2024-01-05,12345\n"           # line 3: not 10 digits
+            b"R3,10,2024-01-05,\n")               # line 4: none
+    run = load(data, "csv_claims")
+    assert dict(Claim.objects.values_list("patient_control_number", "referring_npi")) == {"R1": "1234567893", "R3": ""}
+    item = QuarantineItem.objects.get(run=run)
+    assert (item.line_number, item.reason_code) == (3, "bad_code") and "referring_npi" in item.reason
+
+
 def test_csv_without_a_required_column_is_quarantined_whole_then_rerun_after_the_mapping_is_fixed(a):
     data = b"Claim,Amount,Date\nZ1,10.00,2024-01-05\nZ2,20.00,2024-01-06\n"
     run = load(data, "csv_claims", feed_name="Billing export")

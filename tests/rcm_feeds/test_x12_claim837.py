@@ -265,3 +265,14 @@ def test_generated_claims_round_trip(kind: str, seed: int, n: int) -> None:
     assert sum(c.charge for c in claims) == expected.total_charge
     assert sum(len(c.lines) for c in claims) == expected.lines
     assert all(not c.warnings for c in claims)
+
+
+@pytest.mark.parametrize("relative, npi", [
+    (P + "demo.example11.837", "9988776655"),  # claim-level 2310A NM1*DN referring provider
+    (P + "demo.example8.837", "1111155555"),  # line-level 2420E NM1*DK ordering provider
+    (P + "demo.example7.837", "5555511111"),  # the first of two lines' NM1*DK
+    (P + "demo.ambulance.example5.837", ""),  # no referring or ordering provider
+])
+def test_referral_source_npi(relative: str, npi: str) -> None:
+    _, claims = read(relative)
+    assert claims[0].referring_npi == npi

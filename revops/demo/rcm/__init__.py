@@ -115,7 +115,7 @@ def _inputs(org: Organization) -> OrgInputs:
     main = sites["tpa" if lab else "nsh"].party
     inputs = OrgInputs(slug, Party(org.name, etin), Party(org.name, main.identifier, tax_id=tax_id), payers, sites)
     if lab:
-        accounts = Account.objects.filter(external_id__lt=f"MDX-ACC-{catalog.MERIDIAN_CORE_ACCOUNTS:06d}",
+        accounts = Account.objects.filter(external_id__lt=f"MDX-ACC-{catalog.MERIDIAN_CORE_ACCOUNTS:07d}",
                                           specialty__in=profiles.ORDERS_BY_SPECIALTY).exclude(npi="")
         for external_id, specialty, state, npi in accounts.order_by("external_id").values_list(
                 "external_id", "specialty", "state", "npi"):
@@ -127,6 +127,15 @@ def _inputs(org: Organization) -> OrgInputs:
         for code, facility, place_of_service in programs.values_list("code", "facility__name", "place_of_service"):
             inputs.programs.append(ProgramSite(code, by_name[facility], profiles.RIVERBEND_BILLING[code],
                                                place_of_service))
+        # Referral sources: the core accounts with an NPI (a scaled-up organization's extra accounts are
+        # left out, so the billing history is the same at every scale).
+        core_accounts = catalog.RIVERBEND_ACCOUNTS_PER_FACILITY * len(catalog.RIVERBEND_FACILITIES)
+        referrers = Account.objects.exclude(npi="").filter(external_id__startswith="RB-REF-",
+                                                           external_id__lt=f"RB-REF-{core_accounts:07d}")
+        for external_id, specialty, state, npi in referrers.order_by("external_id").values_list(
+                "external_id", "specialty", "state", "npi"):
+            first, last = person_name(random.Random(external_id))
+            inputs.referrers.append(Client(specialty, state, npi, (last, first)))
     return inputs
 
 

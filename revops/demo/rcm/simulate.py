@@ -115,6 +115,8 @@ class OrgInputs:
     sites: dict[str, Site]
     programs: list[ProgramSite] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
+    # Riverbend's referral sources with an NPI (hospitals, practices, ...): who referred a patient.
+    referrers: list[Client] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -353,7 +355,15 @@ class History:
         else:
             filing, facility_code = P.FILING_INDICATOR[patient.payer.payer_class], program.place_of_service
         return Claim(self._pcn(month, seq), billing.kind, facility_code, program.site.party, patient, lines, diagnoses,
-                     cycle, program=program.code, authorization=auth, filing=filing)
+                     cycle, program=program.code, authorization=auth, filing=filing, referring=self._referrer(patient))
+
+    def _referrer(self, patient: Patient) -> tuple[str, str, str] | None:
+        """The account that referred ``patient`` (NM1*DN), from the member id alone: a generator of its
+        own, so the claim stream's draws are the same with or without referral sources."""
+        if not self.inputs.referrers:
+            return None
+        source = random.Random(f"referrer:{patient.member_id}").choice(self.inputs.referrers)
+        return (source.physician[0], source.physician[1], source.npi)
 
     def _lab_claim(self, month: dt.date, cycle: dt.date, seq: int) -> tuple[Claim, str]:
         rng = self.rng
