@@ -435,7 +435,8 @@ def _missing(value: Any) -> bool:
         return False
 
 
-ACCURACY_COLUMNS = ["source", "horizon", "n", "wape", "bias", "hit5", "hit10", "actual", "forecast"]
+ACCURACY_COLUMNS = ["source", "horizon", "n", "wape", "bias", "hit5", "hit10", "actual", "forecast", "cover80",
+                    "cover95"]
 
 
 class AccuracyViewSet(ApiViewMixin, viewsets.GenericViewSet):

@@ -107,12 +107,30 @@ def hit_rate(actual: np.ndarray, forecast: np.ndarray, tolerance: float) -> floa
     return float((np.abs(forecast - actual) <= tolerance * np.abs(actual) + 1e-9).mean())
 
 
+def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float | None:
+    """The share of forecasts with an interval whose actual fell inside it (None without intervals).
+    A calibrated 80% interval covers about 80% of actuals."""
+    actual, lo, hi = (np.asarray(x, dtype=float) for x in (actual, lo, hi))
+    has = ~(np.isnan(lo) | np.isnan(hi))
+    if not has.any():
+        return None
+    a = actual[has]
+    return float(((a >= lo[has] - 1e-9) & (a <= hi[has] + 1e-9)).mean())
+
+
 def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """WAPE, bias, hit rates within 5% and 10% and the count per group of ``frame`` (actual, forecast)."""
+    """WAPE, bias, hit rates within 5% and 10%, the count, and (when ``frame`` has lo80/hi80/lo95/hi95)
+    the coverage of the 80% and 95% intervals per group of ``frame`` (actual, forecast)."""
     rows = []
+    bands = all(c in frame for c in ("lo80", "hi80", "lo95", "hi95"))
     for key, group in frame.groupby(by, dropna=False):
         a, f = group["actual"].to_numpy(dtype=float), group["forecast"].to_numpy(dtype=float)
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "n": len(group),
-                     "wape": wape(a, f), "bias": bias(a, f), "hit5": hit_rate(a, f, 0.05),
-                     "hit10": hit_rate(a, f, 0.10), "actual": float(a.sum()), "forecast": float(f.sum())})
+        row = {**dict(zip(by, key if isinstance(key, tuple) else (key,))), "n": len(group),
+               "wape": wape(a, f), "bias": bias(a, f), "hit5": hit_rate(a, f, 0.05),
+               "hit10": hit_rate(a, f, 0.10), "actual": float(a.sum()), "forecast": float(f.sum()),
+               "cover80": None, "cover95": None}
+        if bands:
+            row["cover80"] = coverage(a, group["lo80"].to_numpy(dtype=float), group["hi80"].to_numpy(dtype=float))
+            row["cover95"] = coverage(a, group["lo95"].to_numpy(dtype=float), group["hi95"].to_numpy(dtype=float))
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -229,6 +229,11 @@ class ForecastScore(TenantModel):
     horizon = models.PositiveSmallIntegerField(default=0, help_text="Months between the forecast and the period.")
     forecast = models.DecimalField(**MONEY)
     actual = models.DecimalField(**MONEY)
+    # The forecast's prediction intervals, when it had them and the period is one month (calibration).
+    lo80 = models.DecimalField(**MONEY, null=True, blank=True)
+    hi80 = models.DecimalField(**MONEY, null=True, blank=True)
+    lo95 = models.DecimalField(**MONEY, null=True, blank=True)
+    hi95 = models.DecimalField(**MONEY, null=True, blank=True)
 
     class Meta:
         ordering = ["period", "source", "level", "key"]

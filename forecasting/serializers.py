@@ -336,6 +336,9 @@ class AccuracyRowSerializer(serializers.Serializer):
     hit10 = serializers.FloatField(allow_null=True, help_text="Share of forecasts within 10% of the actual.")
     actual = serializers.FloatField()
     forecast = serializers.FloatField()
+    cover80 = serializers.FloatField(allow_null=True, help_text="Share of forecasts with an 80% interval whose "
+                                     "actual fell inside it (calibrated: about 0.8); null without intervals.")
+    cover95 = serializers.FloatField(allow_null=True, help_text="The same for the 95% interval.")
 
 
 class AccuracyTrendQuerySerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from revops.models.audit import AuditAction
 from revops.selectors import reports_of
 from revops.tenancy import require_tenant_id
 
-from . import engine
+from . import engine, scoring
 from .models import (
     CALL_CATEGORIES,
     CallKind,
@@ -283,14 +283,15 @@ def bookings_by_owner(*, start: dt.date, end: dt.date) -> dict[int, Decimal]:
 
 @transaction.atomic
 def period_close(*, period: ForecastPeriod) -> dict[str, int]:
-    """Close a period and score every forecast of it against the closed-won bookings.
+    """Close a period and score every forecast of it against what happened.
 
     Scored: each rep's latest call per category submitted before the period ended (source
     ``rep_call:<category>``, level rep); each manager's team number per category (their latest
     team-level adjustment if any, else the roll-up with their per-report adjustments; source
     ``manager_call:<category>``, level team) against their whole team's bookings; and each model's
     forecast values for the period's months from runs made before the period started (source the
-    model, by level and key, horizon = months from the run's month to the period's).
+    model, by level and key, horizon = months from the run's month to the period's): pipeline models
+    against the bookings, time-series and cash runs as ``forecasting.scoring`` says.
     """
     from .selectors import PeriodCalls, rollup  # selectors read calls; the scoring writes
 
@@ -323,9 +324,8 @@ def period_close(*, period: ForecastPeriod) -> dict[str, int]:
                                         key=str(manager_id), label=f"{manager} (team)", forecast=number,
                                         actual=team_actual))
     months = [m for m in (engine.add_months(period.start, k) for k in range(3)) if m < period.end]
-    # Only the pipeline models forecast the closed-won bookings scored here: cash runs forecast
-    # collections, and time-series runs credited transactions and claim volume (their accuracy is
-    # their rolling-origin backtest, kept in the run's summary).
+    # The pipeline models forecast closed-won bookings; time-series and cash runs are scored below
+    # against their own actuals (forecasting.scoring).
     values = (ForecastValue.objects.filter(run__as_of__lt=period.start, run__status=RunStatus.SUCCEEDED,
                                            run__kind=RunKind.PIPELINE, month__in=months).select_related("run"))
     totals: dict[tuple[str, str, str, int], Decimal] = {}
@@ -346,6 +346,9 @@ def period_close(*, period: ForecastPeriod) -> dict[str, int]:
     unique: dict[tuple[str, str, str, int], ForecastScore] = {}
     for s in scores:
         unique[(s.source, s.level, s.key, s.horizon)] = s
+    # Time-series runs against the same series' actual months, cash runs against the 835 payments.
+    unique.update(scoring.timeseries_scores(period, months))
+    unique.update(scoring.cash_scores(period, months))
     tenant_id = require_tenant_id()
     for score in unique.values():
         score.tenant_id = tenant_id  # bulk_create skips save(), which fills it

@@ -64,8 +64,10 @@ def _people_frame(period: CommissionPeriod, run: CommissionRun, inputs: dict[str
         """, {"t": tenant_id, "s": period.start})
         balances = pd.DataFrame(cursor.fetchall(), columns=["person_id", "balance_cents"])
     people = sums.merge(draws, on="person_id", how="outer").merge(balances, on="person_id", how="left")
-    people = people.infer_objects().fillna({"earned_cents": 0, "adjustments_cents": 0, "held_cents": 0, "released_cents": 0,
-                            "draw_cents": 0, "draw_recoverable": True, "balance_cents": 0})
+    with pd.option_context("future.no_silent_downcasting", True):  # the casts below set the dtypes
+        people = people.infer_objects().fillna({"earned_cents": 0, "adjustments_cents": 0, "held_cents": 0,
+                                                "released_cents": 0, "draw_cents": 0, "draw_recoverable": True,
+                                                "balance_cents": 0})
     for column in ("person_id", "earned_cents", "adjustments_cents", "held_cents", "released_cents", "draw_cents",
                    "balance_cents"):
         people[column] = people[column].astype(np.int64)

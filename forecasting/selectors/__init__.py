@@ -126,7 +126,8 @@ def call_history(*, period: ForecastPeriod, person: Person) -> list[ForecastCall
 
 def accuracy_board(*, level: str | None = None, sources: list[str] | None = None,
                    periods: list[ForecastPeriod] | None = None) -> pd.DataFrame:
-    """WAPE, bias and hit rates within 5/10% per source (and horizon) over closed periods' scores."""
+    """WAPE, bias, hit rates within 5/10% and interval coverage per source (and horizon) over closed periods'
+    scores."""
     qs = ForecastScore.objects.all()
     if level:
         qs = qs.filter(level=level)
@@ -134,11 +135,13 @@ def accuracy_board(*, level: str | None = None, sources: list[str] | None = None
         qs = qs.filter(source__in=sources)
     if periods is not None:
         qs = qs.filter(period__in=periods)
-    frame = pd.DataFrame(list(qs.values("source", "horizon", "level", "forecast", "actual", "period__start")))
+    frame = pd.DataFrame(list(qs.values("source", "horizon", "level", "forecast", "actual", "period__start",
+                                        "lo80", "hi80", "lo95", "hi95")))
     if frame.empty:
-        return pd.DataFrame(columns=["source", "horizon", "n", "wape", "bias", "hit5", "hit10", "actual", "forecast"])
-    frame["forecast"] = frame["forecast"].astype(float)
-    frame["actual"] = frame["actual"].astype(float)
+        return pd.DataFrame(columns=["source", "horizon", "n", "wape", "bias", "hit5", "hit10", "actual", "forecast",
+                                     "cover80", "cover95"])
+    for column in ("forecast", "actual", "lo80", "hi80", "lo95", "hi95"):
+        frame[column] = frame[column].astype(float)
     return engine.accuracy(frame, ["source", "horizon"]).sort_values(["wape", "source"], na_position="last")
 
 

@@ -20,7 +20,7 @@ from .common import RESOURCE, export_format
 LEVEL_LABELS = {"rep": "Reps", "team": "Teams (managers)", "company": "Company", "territory": "Territories",
                 "service_line": "Service lines", "program": "Programs", "payer": "Payers"}
 BOARD_COLUMNS = [Column(name, name) for name in ("source", "horizon", "n", "wape", "bias", "hit5", "hit10", "actual",
-                                                 "forecast")]
+                                                 "forecast", "cover80", "cover95")]
 MAX_TREND_SOURCES = 8
 
 
@@ -34,7 +34,8 @@ def board_rows(level: str | None) -> list[dict[str, Any]]:
     for r in frame.to_dict("records"):
         rows.append({**{k: (None if v is None or v != v else v) for k, v in r.items()},
                      "wape_pct": _pct(r.get("wape")), "bias_pct": _pct(r.get("bias")),
-                     "hit5_pct": _pct(r.get("hit5")), "hit10_pct": _pct(r.get("hit10"))})
+                     "hit5_pct": _pct(r.get("hit5")), "hit10_pct": _pct(r.get("hit10")),
+                     "cover80_pct": _pct(r.get("cover80")), "cover95_pct": _pct(r.get("cover95"))})
     return rows
 
 

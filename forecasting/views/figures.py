@@ -92,3 +92,23 @@ def stage_figure(rows: list[Any]) -> str:
          "marker": {"color": PALETTE[0]}, "hovertemplate": "%{x}<br>Weighted %{y:,.2f}<extra></extra>"},
     ], {"barmode": "overlay", "height": 260, "xaxis": {"type": "category"},
         "yaxis": {"rangemode": "tozero", "tickformat": ",.0f"}})
+
+
+def scenario_figure(*, bookings: list[dict[str, Any]], cash: list[dict[str, Any]]) -> str:
+    """Bookings and cash by month, base and scenario side by side (grouped bars): the change at a glance."""
+    data: list[dict[str, Any]] = []
+    for name, rows, color, axis in (("Bookings", bookings, PALETTE[0], "y"), ("Cash", cash, PALETTE[1], "y2")):
+        x = [r["month"].isoformat() for r in rows]
+        for case, alpha in (("base", 0.45), ("scenario", 1.0)):
+            data.append({"type": "bar", "name": f"{name}, {case}", "x": x, "y": [float(r[case]) for r in rows],
+                         "marker": {"color": _rgba(color, alpha)}, "xaxis": "x" if axis == "y" else "x2",
+                         "yaxis": axis, "offsetgroup": case,
+                         "hovertemplate": f"%{{x|%b %Y}}<br>{name}, {case} %{{y:,.2f}}<extra></extra>"})
+    months = {r["month"] for r in bookings} | {r["month"] for r in cash}
+    axis = {"type": "date", "tickformat": "%b %Y", "dtick": _month_ticks(len(months))}
+    return figure_json(data, {
+        "barmode": "group", "grid": {"rows": 1, "columns": 2, "pattern": "independent"}, "height": 340,
+        "xaxis": {**axis, "title": {"text": "Bookings (weighted pipeline)"}},
+        "xaxis2": {**axis, "title": {"text": "Cash (expected collections)"}},
+        "yaxis": {"rangemode": "tozero", "tickformat": ",.0f"}, "yaxis2": {"rangemode": "tozero", "tickformat": ",.0f"},
+    })

@@ -15,6 +15,7 @@ from revops.models import PayerClass
 
 from .. import scenarios
 from .common import RESOURCE
+from .figures import scenario_figure
 
 
 class ScenarioForm(forms.Form):
@@ -52,8 +53,10 @@ def scenario_page(request: HttpRequest) -> HttpResponse:
     as_of, horizon, scenario = form.scenario()
     result = scenarios.evaluate(as_of=as_of, horizon=horizon, scenario=scenario) if form.is_bound and form.is_valid() \
         else scenarios.evaluate(as_of=as_of, horizon=horizon, scenario=scenarios.Scenario())
+    bookings, cash = _rows(result["bookings"]), _rows(result["cash"])
     return render(request, "forecasting/scenarios.html", {
         "form": form, "as_of": as_of, "horizon": horizon, "scenario": scenario,
-        "bookings": _rows(result["bookings"]), "cash": _rows(result["cash"]), "totals": result["totals"],
+        "bookings": bookings, "cash": cash, "totals": result["totals"],
+        "figure": scenario_figure(bookings=bookings, cash=cash) if bookings or cash else None,
         "changed": form.is_bound and form.is_valid() and scenario != scenarios.Scenario(),
     })
