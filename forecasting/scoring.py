@@ -11,8 +11,10 @@
   claims submitted after it, and ``cash_total`` (their sum) against both. Payments the 835 could not
   match to a claim are left out of all three (their claim's date and payer are unknown).
 
-The horizon is the months from the run's month to the period's; for each (source, level, key,
-horizon) the latest run before the period started wins. Intervals (80% and 95%) are kept on a score
+A run is scored when it saw nothing of the period: a time-series run's history ends the day before
+its ``as_of`` (so a run as of the period's first day counts), a cash run's includes its ``as_of``.
+The horizon is the months from the month of that last known day to the period's (1 = the next
+month); for each (source, level, key, horizon) the latest such run wins. Intervals (80% and 95%) are kept on a score
 when the period is one month, so the accuracy board can say how often actuals fell inside them
 (calibration); the sum of several months' quantiles is not the quantile of the sum, so a longer
 period's scores carry none, and neither does ``cash_total``.
@@ -34,14 +36,22 @@ BANDS = ("lo80", "hi80", "lo95", "hi95")
 Key = tuple[str, str, str, int]  # source, level, key, horizon
 
 
+def last_known(run: ForecastRun) -> dt.date:
+    """The last day whose data the run saw: a time-series run's history ends the day before its ``as_of``
+    (a run as of 1 October forecasts October from September's close); cash and pipeline runs include it."""
+    return run.as_of - dt.timedelta(days=1) if run.kind == RunKind.TIME_SERIES else run.as_of
+
+
 def horizon_of(run: ForecastRun, period: ForecastPeriod) -> int:
-    return (period.start.year - run.as_of.year) * 12 + period.start.month - run.as_of.month
+    """Months from the month of the run's last known day to the period's first (1 = the next month)."""
+    seen = last_known(run)
+    return (period.start.year - seen.year) * 12 + period.start.month - seen.month
 
 
 def _runs(period: ForecastPeriod, kind: str) -> list[ForecastRun]:
-    """Succeeded runs of ``kind`` made before the period started, oldest first (so the latest wins)."""
-    return list(ForecastRun.objects.filter(kind=kind, status=RunStatus.SUCCEEDED, as_of__lt=period.start)
-                .order_by("as_of", "created_at", "id"))
+    """Succeeded runs of ``kind`` that saw nothing of the period, oldest first (so the latest wins)."""
+    runs = ForecastRun.objects.filter(kind=kind, status=RunStatus.SUCCEEDED, as_of__lte=period.start)
+    return [r for r in runs.order_by("as_of", "created_at", "id") if last_known(r) < period.start]
 
 
 def _forecasts(run: ForecastRun, months: list[dt.date], single_month: bool) -> dict[tuple[str, str, str], dict]:

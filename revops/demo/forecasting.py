@@ -123,6 +123,20 @@ def forecasting_seed(*, organization: Organization, seed: int, year: int,
             if index == 5 and day <= today:
                 key = (rep.pk, day.replace(day=1))
                 won_in[key] = won_in.get(key, 0.0) + amount
+        # A statistical and a cash forecast made in the autumn, so closing the months after them scores the
+        # models too (their accuracy and how often the actuals fell inside their intervals).
+        from forecasting.cash_data import cash_run
+        from forecasting.runs import timeseries_run
+        from quotas.models import CreditedTransaction
+        from rcm_feeds.models import Claim
+
+        autumn = dt.date(year, 10, 1)
+        if autumn < today and CreditedTransaction.objects.filter(metric="bookings", transaction_date__lt=autumn).exists():
+            timeseries_run(as_of=autumn, horizon=3)
+            outcome.runs += 1
+        if autumn < today and Claim.objects.filter(submitted_on__lt=autumn).exists():
+            cash_run(as_of=autumn - dt.timedelta(days=1), horizon=3)
+            outcome.runs += 1
         # Periods, calls, the month-end pipeline forecast, and the close of every past month.
         for month in months:
             period = services.period_ensure(start=month)
@@ -164,11 +178,6 @@ def forecasting_seed(*, organization: Organization, seed: int, year: int,
         # A statistical forecast from the month after the credited bookings end (the demo's quota
         # history), and the cash forecast from the day after the last claim of the billing history.
         from django.db.models import Max
-
-        from forecasting.cash_data import cash_run
-        from forecasting.runs import timeseries_run
-        from quotas.models import CreditedTransaction
-        from rcm_feeds.models import Claim
 
         last = CreditedTransaction.objects.filter(metric="bookings").aggregate(d=Max("transaction_date"))["d"]
         if last is not None:

@@ -30,10 +30,13 @@ def test_demo_forecasting_builds_a_scored_history_and_leaves_an_existing_pipelin
         assert [p.is_closed for p in periods] == [True] * 14 + [False]
         assert ForecastCall.objects.filter(kind="rep").exists() and ForecastCall.objects.filter(kind="manager").exists()
         assert ForecastRun.objects.filter(kind="pipeline", status="succeeded").count() == 14
-        # The world has no credited bookings; its RCM rows give a cash run.
-        assert ForecastRun.objects.filter(kind="cash").count() == outcome.runs - 14 == 1
+        # The world has no credited bookings; its RCM rows give two cash runs: one in the autumn of the demo
+        # year, scored when October to December close, and one from the day after the last claim.
+        assert ForecastRun.objects.filter(kind="cash").count() == outcome.runs - 14 == 2
         board = selectors.accuracy_board().set_index("source")
         assert {"rep_call:commit", "manager_call:commit", "weighted_pipeline"} <= set(board.index)
+        autumn = ForecastRun.objects.get(kind="cash", as_of=dt.date(2025, 9, 30))
+        assert autumn.horizon == 3
         # Managers adjust part of the way toward what closed: their commit is the better number.
         assert board.loc["manager_call:commit", "wape"] < board.loc["rep_call:commit", "wape"]
         scores = ForecastScore.objects.count()

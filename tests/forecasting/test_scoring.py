@@ -5,6 +5,8 @@ Time series (company level), bookings in January: 600 + 400 = 1,000; net collect
 - run of 2030-12-31 (horizon 1): AutoETS 1,050 [80%: 950-1,150; 95%: 900-1,200] -> inside both;
   SeasonalNaive 1,300 [1,250-1,350; 1,200-1,400] -> outside both.
 - run of 2030-11-30 (horizon 2): AutoETS 800 [850-950 ...] -> outside the 80% band.
+- run as of 2031-01-01 (history through 31 December: horizon 1): Theta 990; a run as of 2031-01-02 saw a
+  day of January and is not scored.
 - a net-collected run of 2030-12-31: AutoETS 650 -> source "AutoETS:net_collected_revenue", actual 700.
 Cash, run of 2030-12-31, against January's 835 payments:
 - claim K1 submitted 2030-12-10 paid 300.00 on 01-15 (an open claim at the run);
@@ -61,6 +63,10 @@ def closed(world):
             ("SeasonalNaive", "company", "all", "1300", ("1250", "1350"), ("1200", "1400"))])
         _run(RunKind.TIME_SERIES, dt.date(2030, 11, 30), [
             ("AutoETS", "company", "all", "800", ("850", "950"), ("700", "1100"))])
+        # As of the period's first day, history through 31 December: horizon 1, and the newest run wins.
+        _run(RunKind.TIME_SERIES, JAN, [("Theta", "company", "all", "990", None, None)])
+        # As of 2 January: it saw a day of the period, so it is not scored.
+        _run(RunKind.TIME_SERIES, dt.date(2031, 1, 2), [("Theta", "company", "all", "5", None, None)])
         _run(RunKind.TIME_SERIES, dt.date(2030, 12, 31), [
             ("AutoETS", "company", "all", "650", None, None)], metric="net_collected_revenue")
         load(x837(clm("K1", "400.00", date="20301201"), date="20301210"), "x12_837")
@@ -82,6 +88,9 @@ def test_time_series_models_are_scored_against_their_series(closed):
     ets, naive = closed[("AutoETS", "company", "all", 1)], closed[("SeasonalNaive", "company", "all", 1)]
     assert (ets.forecast, ets.actual, ets.lo80, ets.hi95) == (D("1050"), D("1000"), D("950"), D("1200"))
     assert (naive.forecast, naive.actual) == (D("1300"), D("1000"))
+    theta = closed[("Theta", "company", "all", 1)]
+    assert (theta.forecast, theta.actual) == (D("990"), D("1000"))
+    assert not [k for k in closed if k[0] == "Theta" and k[3] != 1]
     older = closed[("AutoETS", "company", "all", 2)]
     assert (older.forecast, older.actual) == (D("800"), D("1000"))
     other_metric = closed[("AutoETS:net_collected_revenue", "company", "all", 1)]
