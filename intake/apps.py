@@ -11,5 +11,6 @@ class IntakeConfig(AppConfig):
 
         from . import models
 
-        for model in (models.Admission, models.ProgramCost):
+        # Claim links are derived rows, rebuilt set-based: not audited.
+        for model in (models.Admission, models.ProgramCost, models.Authorization, models.IntakeRule):
             audit.audited(model)

@@ -1,5 +1,5 @@
-"""Pages and API of the `intake` app (mounted in revops/urls.py)."""
-from django.urls import path  # noqa: F401
+"""Pages of the `intake` app (mounted at ``intake/``) and its API (mounted at ``api/v1/intake/``)."""
+from . import api, views
 
-page_urlpatterns: list = []
-api_urlpatterns: list = []
+page_urlpatterns = views.urlpatterns
+api_urlpatterns = api.api_urlpatterns

@@ -15,6 +15,7 @@ SCHEDULABLE_TASKS: dict[str, str] = {
     "revops.tasks.jobs_prune": "Delete finished job records older than 90 days",
     "rcm_feeds.tasks.feeds_poll": "Receive new files from an RCM feed's inbox folder and load them",
     "quotas.tasks.attainment_refresh_active": "Recompute quota attainment of the active plans from credited transactions",
+    "analytics.tasks.snapshots_refresh_task": "Refresh the executive dashboard's pipeline and territory-balance snapshots",
 }
 
 
@@ -65,3 +66,6 @@ def schedules_install_defaults() -> None:
     """Give the active organization the default schedules it does not have yet."""
     if not TenantSchedule.objects.filter(name="Prune old jobs").exists():
         schedule_save(name="Prune old jobs", task="revops.tasks.jobs_prune", crontab="17 3 * * *")
+    if not TenantSchedule.objects.filter(name="Refresh the executive dashboard").exists():
+        schedule_save(name="Refresh the executive dashboard", task="analytics.tasks.snapshots_refresh_task",
+                      crontab="41 4 * * *")

@@ -102,7 +102,7 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
         tenant.objects.update(
             serviceline=sl, team=team, person=rep, manager=manager, reportingline=line, facility=facility,
             program=program, payer=payer, account=account, apikey=key, membership=membership, job=job,
-            tenantschedule=TenantSchedule.objects.get(), auditevent=AuditEvent.objects.order_by("pk").first(),
+            tenantschedule=TenantSchedule.objects.get(name="Prune old jobs"), auditevent=AuditEvent.objects.order_by("pk").first(),
         )
         from tests.rcm_feeds.kpi_fixtures import world_rows  # RCM rows the sweep addresses by id
 

@@ -22,6 +22,7 @@ from revops.demo.loads import Loader, LoadStat
 from revops.demo.rcm import RcmOutcome, rcm_seed
 from revops.demo.commissions import CommissionOutcome, commissions_seed
 from revops.demo.forecasting import ForecastOutcome, forecasting_seed
+from revops.demo.intake import IntakeOutcome, intake_seed
 from revops.demo.quotas import QuotaOutcome, quotas_seed
 from revops.demo.territories import TerritoryOutcome, territories_seed
 from revops.models import Account, Membership, Organization, Person, Role
@@ -66,6 +67,7 @@ class OrgOutcome:
     people: int = 0
     accounts: int = 0
     billing: RcmOutcome | None = None
+    intake: IntakeOutcome | None = None
     territories: TerritoryOutcome | None = None
     quotas: QuotaOutcome | None = None
     forecasting: ForecastOutcome | None = None
@@ -176,6 +178,10 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
     outcome.loads = list(loader.stats.values())
     if billing:
         _billing(outcome.orgs, seed=seed, year=year, scale_units=scale.units(scale_factor), progress=progress)
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: admissions, authorizations, intake rules, program costs")
+            org.intake = intake_seed(organization=org.organization, seed=seed, year=year)
     if territories:
         for org in outcome.orgs:
             if progress:

@@ -21,6 +21,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "home", "home", section=("home",)),
+    NavItem("Executive", "executive_dashboard", "executive_dashboard", section=("executive_",)),
     NavItem("Reference data", "admin:index", "reference", section=("admin:",)),
     NavItem("Import", "import_upload", "reference", CHANGE, section=("import_",)),
     NavItem("Territories", "territories_plans", "territories", section=("territories_",)),
@@ -30,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My statements", "commissions_my", "commission_statements", section=("commissions_my", "commissions_statement")),
     NavItem("Disputes", "commissions_dispute_list", "commission_disputes", section=("commissions_dispute",)),
     NavItem("Billing", "billing_dashboard", "billing_dashboard", section=("billing_",)),
+    NavItem("Intake & programs", "intake_admissions", "admissions", section=("intake_",)),
     NavItem("Jobs", "jobs", "jobs", section=("job",)),
     NavItem("Audit log", "audit_log", "audit", section=("audit_",)),
     NavItem("Members", "members", "memberships", section=("member",)),

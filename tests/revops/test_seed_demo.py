@@ -218,8 +218,8 @@ def test_each_organization_has_an_api_key_and_default_schedules(demo, orgs):
             key = ApiKey.objects.get()
             prefix, secret = keys[slug].split(".", 1)
             assert key.prefix == prefix and key.key_hash == hash_secret(secret)
-            schedules = TenantSchedule.objects.exclude(task="rcm_feeds.tasks.feeds_poll")
-            assert list(schedules.values_list("name", flat=True)) == ["Prune old jobs"]
+            schedules = TenantSchedule.objects.exclude(task="rcm_feeds.tasks.feeds_poll").order_by("name")
+            assert list(schedules.values_list("name", flat=True)) == ["Prune old jobs", "Refresh the executive dashboard"]
 
 
 # --- real geography and valid identifiers

@@ -18,7 +18,9 @@ schedules. Organizations that exist are left alone unless --reset.
 Each organization also gets its RCM feeds and 18 months of billing history ending in December of
 --year, loaded through the ingestion path (837, 277CA and 835 files, A/R and cost CSVs, denial
 appeals and write-offs; revops/demo/rcm). An existing organization gets whatever part of that
-history it lacks; --no-billing skips it. Then each organization gets its territory plans
+history it lacks; --no-billing skips it. With its billing, a behavioral-health organization gets its
+admissions (the stays its claims describe), authorizations, intake rules and their violations, and
+monthly program costs (revops/demo/intake; a lab has none). Then each organization gets its territory plans
 (revops/demo/territories): the plan active since January, a July realignment with a 30-day
 hold-out, and a draft for next year balanced by the optimizer; --no-territories skips them.
 Then its quota plans (revops/demo/quotas): two fiscal years of credited bookings (and Riverbend's
@@ -103,6 +105,14 @@ class Command(BaseCommand):
                 for note in billing.notes:
                     if not note.endswith("loaded whole before"):
                         out.write(self.style.WARNING(f"  Billing history {note}"))
+            i = org.intake
+            if i is not None:
+                out.write("  Intake: admissions already loaded" if i.skipped else
+                          "  Intake: a lab has no admissions (program pages show empty states)" if not i.admissions else
+                          f"  Intake: {i.admissions:,} admissions ({i.in_care} in care), {i.claims_linked:,} claims "
+                          f"linked, {i.authorizations:,} authorizations ({i.reviews_due} reviews due this week), "
+                          f"{i.rules} intake rules, {i.violations} violations, {i.program_costs:,} program cost rows "
+                          f"in {i.seconds:.1f} s")
             plans = org.territories
             if plans is not None:
                 out.write("  Territories: plans already built" if plans.skipped else
