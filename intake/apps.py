@@ -9,7 +9,7 @@ class IntakeConfig(AppConfig):
     def ready(self) -> None:
         from revops import audit
 
-        from . import models
+        from . import models, tiles  # noqa: F401  (tiles: registers the executive dashboard's program tile)
 
         # Claim links are derived rows, rebuilt set-based: not audited.
         for model in (models.Admission, models.ProgramCost, models.Authorization, models.IntakeRule):
