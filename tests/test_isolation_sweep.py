@@ -24,6 +24,7 @@ from revops.access import CHANGE, MATRIX, VIEW, action_for_method, allowed
 from revops.models import Role
 from revops.tenancy import tenant_context
 from tests.commissions import sweep_disputes, sweep_runs
+from tests.contracts import sweep as contracts_sweep
 from tests.intake import sweep as intake_sweep
 
 # Routes anyone may open (no tenant data behind them). Everything else must declare a resource.
@@ -232,6 +233,7 @@ SWEEP_OBJECTS = {
     **{model: sweep_disputes.sweep_object for model in sweep_disputes.MODELS},
     **{model: sweep_runs.sweep_object for model in sweep_runs.MODELS},
     **{model: intake_sweep.sweep_object for model in intake_sweep.MODELS},
+    **{model: contracts_sweep.sweep_object for model in contracts_sweep.MODELS},
 }
 
 

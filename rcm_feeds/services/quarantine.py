@@ -101,6 +101,9 @@ def quarantine_fix(*, item: QuarantineItem, fixed_raw: str, user: Any | None = N
     months = set(months_touched_by_file(item.file_id)) | ctx.touched_months
     if months:
         aggregates_refresh(months=sorted(months))
+    from .runs import reprice_file
+
+    reprice_file(item.file_id)
     counts = {k: v for k, v in ctx.counts.items() if v}
     counts["warnings"] = ctx.warning_count
     run.status = RunStatus.LOADED_WITH_WARNINGS if ctx.warning_count else RunStatus.LOADED

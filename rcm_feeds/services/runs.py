@@ -176,6 +176,17 @@ def _refresh_aggregates(ctx: LoadContext) -> None:
     months = set(months_touched_by_file(ctx.file.pk)) | ctx.touched_months
     if months:
         aggregates_refresh(months=sorted(months))
+    reprice_file(ctx.file.pk)
+
+
+def reprice_file(file_id: int) -> None:
+    """Expected reimbursement of the claims a loaded file touches (contracts), when the organization has
+    payer contracts at all: an organization without any pays nothing for it."""
+    from contracts.models import Contract
+    from contracts.services.reimbursement import expected_recompute_for_file
+
+    if Contract.objects.exists():
+        expected_recompute_for_file(file_id=file_id)
 
 
 def ingestion_execute(*, run: IngestionRun, refresh_aggregates: bool = True) -> IngestionRun:

@@ -21,6 +21,7 @@ from revops.demo import catalog, core, scale
 from revops.demo.loads import Loader, LoadStat
 from revops.demo.rcm import RcmOutcome, rcm_seed
 from revops.demo.commissions import CommissionOutcome, commissions_seed
+from revops.demo.contracts import ContractOutcome, contracts_seed
 from revops.demo.forecasting import ForecastOutcome, forecasting_seed
 from revops.demo.intake import IntakeOutcome, intake_seed
 from revops.demo.quotas import QuotaOutcome, quotas_seed
@@ -68,6 +69,7 @@ class OrgOutcome:
     accounts: int = 0
     billing: RcmOutcome | None = None
     intake: IntakeOutcome | None = None
+    contracts: ContractOutcome | None = None
     territories: TerritoryOutcome | None = None
     quotas: QuotaOutcome | None = None
     forecasting: ForecastOutcome | None = None
@@ -182,6 +184,10 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
             if progress:
                 progress(f"{org.organization.name}: admissions, authorizations, intake rules, program costs")
             org.intake = intake_seed(organization=org.organization, seed=seed, year=year)
+        for org in outcome.orgs:
+            if progress:
+                progress(f"{org.organization.name}: payer contracts, expected reimbursement, reviews")
+            org.contracts = contracts_seed(organization=org.organization, seed=seed, year=year)
     if territories:
         for org in outcome.orgs:
             if progress:

@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Disputes", "commissions_dispute_list", "commission_disputes", section=("commissions_dispute",)),
     NavItem("Billing", "billing_dashboard", "billing_dashboard", section=("billing_",)),
     NavItem("Intake & programs", "intake_admissions", "admissions", section=("intake_",)),
+    NavItem("Contracts", "contracts_list", "contracts", section=("contracts_",)),
     NavItem("Jobs", "jobs", "jobs", section=("job",)),
     NavItem("Audit log", "audit_log", "audit", section=("audit_",)),
     NavItem("Members", "members", "memberships", section=("member",)),

@@ -113,6 +113,13 @@ class Command(BaseCommand):
                           f"linked, {i.authorizations:,} authorizations ({i.reviews_due} reviews due this week), "
                           f"{i.rules} intake rules, {i.violations} violations, {i.program_costs:,} program cost rows "
                           f"in {i.seconds:.1f} s")
+            k = org.contracts
+            if k is not None:
+                out.write("  Contracts: already built" if k.skipped else
+                          f"  Contracts: {k.contracts} payer contracts ({k.single_case} single-case agreements), "
+                          f"{k.terms:,} terms, expected reimbursement of {sum(k.claims.values()):,} claims, "
+                          f"{k.reviews} quarterly reviews; underpaying: {', '.join(k.underpaying_payers) or 'none'} "
+                          f"in {k.seconds:.1f} s")
             plans = org.territories
             if plans is not None:
                 out.write("  Territories: plans already built" if plans.skipped else
