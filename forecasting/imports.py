@@ -10,17 +10,15 @@ same rows changes nothing: the upsert counts them as unchanged and records no hi
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from revops.imports import spreadsheet_cells
 from revops.models import Account, Person, ServiceLine
 
 from . import services
@@ -47,36 +45,9 @@ class Table:
     lines: list[int] = field(default_factory=list)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return str(value).strip()
-
-
 def read_table(*, name: str, content: bytes) -> Table:
     """The rows of a CSV (UTF-8) or Excel (.xlsx) file with a header row (line 1)."""
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises several kinds for a file that is not a workbook
-            raise OpportunityFileError("The file is not an Excel workbook (.xlsx).") from None
-        raw = [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise OpportunityFileError("The file is not UTF-8 text (save it as CSV UTF-8, or upload the .xlsx).") \
-                from None
-        raw = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    raw = spreadsheet_cells(name=name, content=content, error=OpportunityFileError)
     if not raw:
         raise OpportunityFileError("The file is empty.")
     header = [h.strip().lower().replace(" ", "_") for h in raw[0]]

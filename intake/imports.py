@@ -9,9 +9,7 @@ and never stored or echoed. References are by natural key: a program by ``progra
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from rcm_feeds.phi import patient_hasher
+from revops.imports import spreadsheet_cells
 from revops.models import Facility, LevelOfCare, Payer, Program
 
 from . import services
@@ -192,33 +191,9 @@ class Table:
     lines: list[int] = field(default_factory=list)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def read_table(*, kind: Kind, name: str, content: bytes) -> Table:
     """The rows of a CSV (UTF-8) or Excel (.xlsx) file with a header row (line 1)."""
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises several kinds for a file that is not a workbook
-            raise IntakeFileError("The file is not an Excel workbook (.xlsx).") from None
-        raw = [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise IntakeFileError("The file is not UTF-8 text (save it as CSV UTF-8, or upload the .xlsx).") from None
-        raw = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    raw = spreadsheet_cells(name=name, content=content, error=IntakeFileError)
     if not raw:
         raise IntakeFileError("The file is empty.")
     header = [h.strip().lower().replace(" ", "_") for h in raw[0]]

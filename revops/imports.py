@@ -594,3 +594,37 @@ def bad_rows_csv(job: Job) -> bytes:
     for error in result.get("errors", []):
         writer.writerow([error.get("line"), error.get("reason"), error.get("key", "")])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# -- uploaded tables (the pillars' CSV / Excel imports) ------------------------------------------------
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value).strip()
+
+
+def spreadsheet_cells(*, name: str, content: bytes, error: type[Exception]) -> list[list[str]]:
+    """The cells of an uploaded table as text, row by row from line 1: the first sheet of an Excel workbook
+    (``name`` ends in .xlsx), else UTF-8 CSV. A file that is neither raises ``error`` with what to do."""
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception:  # openpyxl raises several kinds for a file that is not a workbook
+            raise error("The file is not an Excel workbook (.xlsx).") from None
+        raw = [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        book.close()
+        return raw
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error("The file is not UTF-8 text (save it as CSV UTF-8, or upload the .xlsx).") from None
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]

@@ -216,3 +216,32 @@ def test_template_download_names_the_columns(world):
     response = world.a.client("admin").get(reverse("import_template") + "?kind=people")
     assert response.status_code == 200
     assert response.content.decode().strip() == ",".join(PEOPLE.column_names)
+
+
+class _UploadError(ValueError):
+    pass
+
+
+def test_spreadsheet_cells_reads_csv_and_the_first_sheet_of_a_workbook():
+    import datetime as dt
+    import io
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+
+    from revops.imports import spreadsheet_cells
+
+    csv_bytes = "\ufeffname, amount\r\n Ann ,12.50\r\n".encode()
+    assert spreadsheet_cells(name="x.csv", content=csv_bytes, error=_UploadError) == [["name", "amount"],
+                                                                                       ["Ann", "12.50"]]
+    book = Workbook()
+    book.active.append(["name", "when", "amount", "empty"])
+    book.active.append(["Bo", dt.datetime(2026, 3, 1, 9, 30), Decimal("1E+1"), None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert spreadsheet_cells(name="X.XLSX", content=buffer.getvalue(), error=_UploadError) == [
+        ["name", "when", "amount", "empty"], ["Bo", "2026-03-01", "10", ""]]
+    with pytest.raises(_UploadError, match="not an Excel workbook"):
+        spreadsheet_cells(name="x.xlsx", content=b"not a zip", error=_UploadError)
+    with pytest.raises(_UploadError, match="not UTF-8"):
+        spreadsheet_cells(name="x.csv", content="é".encode("latin-1"), error=_UploadError)
