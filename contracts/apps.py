@@ -9,7 +9,7 @@ class ContractsConfig(AppConfig):
     def ready(self) -> None:
         from revops import audit
 
-        from . import models
+        from . import models, tiles  # noqa: F401  (tiles: registers the executive dashboard's underpayment tile)
 
         # Every edit of contracts, versions, terms and reviews (decisions included) is an audit event. The
         # expected reimbursement rows are written in bulk by the recompute and are derived data.
