@@ -47,13 +47,13 @@ def _payments(tenant_id: int, before: dt.date | None) -> tuple[list[tuple[Any, .
             payments AS (
                 SELECT cp.id, cp.paid, cp.is_reversal, cp.status_code, cp.patient_control_number,
                        coalesce(r.payment_date, r.production_date) AS paid_on, r.trace_number,
-                       c.referring_npi, a.id AS account_id, a.service_line_id,
-                       (SELECT o.id FROM rcm_feeds_claimpayment o
-                        WHERE o.tenant_id = %(t)s AND o.reversed_by_id = cp.id) AS original_id
+                       c.referring_npi, a.id AS account_id, a.service_line_id, o.id AS original_id
                 FROM rcm_feeds_claimpayment cp
                 JOIN rcm_feeds_remittance r ON r.id = cp.remittance_id AND r.tenant_id = %(t)s
                 LEFT JOIN rcm_feeds_claim c ON c.id = cp.claim_id AND c.tenant_id = %(t)s
                 LEFT JOIN account_by_npi a ON a.npi = c.referring_npi
+                -- the payment a reversal takes back (at most one: unique on (tenant, reversed_by))
+                LEFT JOIN rcm_feeds_claimpayment o ON o.tenant_id = %(t)s AND o.reversed_by_id = cp.id
                 WHERE cp.tenant_id = %(t)s AND coalesce(r.payment_date, r.production_date) IS NOT NULL
                   AND (%(before)s::date IS NULL OR coalesce(r.payment_date, r.production_date) < %(before)s::date)
             )

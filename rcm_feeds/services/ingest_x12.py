@@ -156,6 +156,11 @@ class Claim837Loader:
             revenue_codes=[ln.revenue_code for ln in lines if ln.revenue_code],
             facility_code=rec.facility_code, claim_kind=rec.batch.kind)
         npi = fit(rec.billing_provider.npi, 10, "billing provider NPI", **where)
+        referring_npi = rec.referring_npi if _is_npi(rec.referring_npi) else ""
+        if rec.referring_npi and not referring_npi:
+            ctx.warn("referring_npi_invalid", f"claim {pcn}: referring/ordering provider NPI "
+                     f"{rec.referring_npi[:20]!r} is not 10 digits; the claim is kept without a referral source",
+                     claim_reference=pcn, **where)
         facility_id = self.facilities.by_billing_npi(npi)
         if facility_id is None and program_id is not None:
             facility_id = self.programs.facility_of.get(program_id)
@@ -176,7 +181,7 @@ class Claim837Loader:
             prior_authorization=fit(rec.prior_authorization, 50, "REF*G1 prior authorization", **where),
             diagnoses=diagnoses, service_from=rec.first_service_date, service_to=rec.last_service_date,
             submitted_on=self.submitted_on, transaction_reference=self.reference, lines=lines,
-            referring_npi=rec.referring_npi if _is_npi(rec.referring_npi) else "",
+            referring_npi=referring_npi,
             line=rec.line, offset=rec.offset,
         ))
         for w in rec.warnings:

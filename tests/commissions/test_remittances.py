@@ -138,3 +138,14 @@ def test_the_period_page_says_how_many_payments_were_credited(cw, world):
     text = " ".join(response.content.decode().split())
     assert "Net collected revenue from 835 remittances: 2 of 5 claim payments credited" in text
     assert "1 without a referral source on the claim, 1 whose referring NPI is no account's, 1 that paid nothing" in text
+
+
+def test_a_malformed_referral_npi_is_a_warning_not_a_silent_drop(world, settings, tmp_path):
+    with tenant_context(world.a.org):
+        clear_rcm()
+        run = load(x837(clm("BADNPI", "100.00", referring="12345", date="20260302"), date="20260304"), "x12_837")
+        from rcm_feeds.models import Claim
+
+        assert Claim.objects.get(patient_control_number="BADNPI").referring_npi == ""
+        warning = run.warnings.get(code="referring_npi_invalid")
+        assert warning.claim_reference == "BADNPI" and "'12345' is not 10 digits" in warning.message
