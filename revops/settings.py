@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "contracts",
     "intake",
     "analytics",
+    "scenarios",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "AuthorizationUnitKindEnum": "intake.models.UnitKind",
         "IntakeDecisionEnum": "intake.models.IntakeDecision",
         "SnapshotKindEnum": "analytics.models.SnapshotKind",
+        "SavedScenarioKindEnum": "scenarios.models.ScenarioKind",
         "CommissionComponentKindEnum": "commissions.models.ComponentKind",
         "CommissionLineKindEnum": "commissions.models.LineKind",
         "CommissionCreditRuleKindEnum": "commissions.models.CreditRuleKind",

@@ -7,6 +7,7 @@ from contracts import urls as contract_urls
 from forecasting import urls as forecasting_urls
 from intake import urls as intake_urls
 from rcm_feeds import urls as rcm_urls
+from scenarios import urls as scenario_urls
 from quotas import urls as quota_urls
 from territories import urls as territory_urls
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("intake/", include(intake_urls.page_urlpatterns)),
     path("api/v1/analytics/", include(analytics_urls.api_urlpatterns)),
     path("executive/", include(analytics_urls.page_urlpatterns)),
+    path("api/v1/scenarios/", include(scenario_urls.api_urlpatterns)),
+    path("scenarios/", include(scenario_urls.page_urlpatterns)),
     path("api/v1/", include("revops.api.urls")),
     path("", include("revops.views.urls")),
 ]

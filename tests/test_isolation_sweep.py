@@ -25,6 +25,7 @@ from revops.models import Role
 from revops.tenancy import tenant_context
 from tests.commissions import sweep_disputes, sweep_runs
 from tests.contracts import sweep as contracts_sweep
+from tests.scenarios import sweep as scenarios_sweep
 from tests.intake import sweep as intake_sweep
 
 # Routes anyone may open (no tenant data behind them). Everything else must declare a resource.
@@ -234,6 +235,7 @@ SWEEP_OBJECTS = {
     **{model: sweep_runs.sweep_object for model in sweep_runs.MODELS},
     **{model: intake_sweep.sweep_object for model in intake_sweep.MODELS},
     **{model: contracts_sweep.sweep_object for model in contracts_sweep.MODELS},
+    **{model: scenarios_sweep.sweep_object for model in scenarios_sweep.MODELS},
 }
 
 

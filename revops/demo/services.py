@@ -29,6 +29,8 @@ from revops.demo.territories import TerritoryOutcome, territories_seed
 from revops.models import Account, Membership, Organization, Person, Role
 from revops.schedules import schedules_install_defaults
 from revops.tenancy import Actor, actor_context, tenant_context
+from scenarios.demo import ScenarioOutcome
+from scenarios.demo import seed as scenarios_seed
 
 DEMO_PASSWORD = "revops-demo"
 SHARED_USERNAME = "demo-both"
@@ -70,6 +72,7 @@ class OrgOutcome:
     billing: RcmOutcome | None = None
     intake: IntakeOutcome | None = None
     contracts: ContractOutcome | None = None
+    scenarios: ScenarioOutcome | None = None
     territories: TerritoryOutcome | None = None
     quotas: QuotaOutcome | None = None
     forecasting: ForecastOutcome | None = None
@@ -188,6 +191,9 @@ def demo_seed(*, seed: int = 42, scale_factor: int = 1, year: int | None = None,
             if progress:
                 progress(f"{org.organization.name}: payer contracts, expected reimbursement, reviews")
             org.contracts = contracts_seed(organization=org.organization, seed=seed, year=year)
+            if progress:
+                progress(f"{org.organization.name}: what-if scenarios")
+            org.scenarios = scenarios_seed(org.organization)
     if territories:
         for org in outcome.orgs:
             if progress:

@@ -33,6 +33,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Billing", "billing_dashboard", "billing_dashboard", section=("billing_",)),
     NavItem("Intake & programs", "intake_admissions", "admissions", section=("intake_",)),
     NavItem("Contracts", "contracts_list", "contracts", section=("contracts_",)),
+    NavItem("Scenarios", "scenarios_list", "scenarios", section=("scenarios_",)),
     NavItem("Jobs", "jobs", "jobs", section=("job",)),
     NavItem("Audit log", "audit_log", "audit", section=("audit_",)),
     NavItem("Members", "members", "memberships", section=("member",)),

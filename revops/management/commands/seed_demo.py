@@ -120,6 +120,12 @@ class Command(BaseCommand):
                           f"{k.terms:,} terms, expected reimbursement of {sum(k.claims.values()):,} claims, "
                           f"{k.reviews} quarterly reviews; underpaying: {', '.join(k.underpaying_payers) or 'none'} "
                           f"in {k.seconds:.1f} s")
+            sc = org.scenarios
+            if sc is not None:
+                out.write("  Scenarios: already saved" if sc.skipped else
+                          f"  Scenarios: {len(sc.created)} saved what-ifs ({'; '.join(sc.created) or 'none'})")
+                for note in sc.refused:
+                    out.write(self.style.WARNING(f"  Scenario not saved: {note}"))
             plans = org.territories
             if plans is not None:
                 out.write("  Territories: plans already built" if plans.skipped else
