@@ -27,3 +27,23 @@ class Snapshot(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} as of {self.as_of}"
+
+
+class PipelineMonth(TenantModel):
+    """The pipeline snapshot of a date as rows the dashboard sums per request (a period's months, per owner):
+    written with the ``pipeline`` snapshot by ``analytics.services.snapshot_refresh`` from the same figures as
+    its payload. Money in cents (exact: the payload's amounts are rounded to the cent), summed as integers.
+
+    ``close_cents`` / ``opportunities``: the open pipeline on ``as_of`` by expected-close month (the period
+    pipeline); ``landing_cents``: the weighted amount expected to land that month (the forecast's rest)."""
+
+    as_of = models.DateField()
+    owner = models.ForeignKey("revops.Person", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    close_cents = models.BigIntegerField(default=0)
+    opportunities = models.IntegerField(default=0)
+    landing_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "as_of", "month", "owner"],
+                                               name="analytics_pipelinemonth_unique")]

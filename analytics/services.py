@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Snapshot, SnapshotKind
+from .models import PipelineMonth, Snapshot, SnapshotKind
 
 
 def _month_key(value: Any) -> str:
@@ -82,10 +82,45 @@ def territory_balance_payload(*, as_of: dt.date) -> dict[str, Any]:
 PAYLOADS = {SnapshotKind.PIPELINE: pipeline_payload, SnapshotKind.TERRITORY_BALANCE: territory_balance_payload}
 
 
+def _cents(amount: str) -> int:
+    return int(Decimal(amount).scaleb(2))
+
+
+def pipeline_rows_write(*, as_of: dt.date, payload: dict[str, Any]) -> int:
+    """Replace the ``PipelineMonth`` rows of ``as_of`` with the payload's (per owner and month: the period
+    pipeline by expected-close month, its opportunities, the weighted amount landing that month)."""
+    from revops.bulk import copy_insert
+
+    rows: dict[tuple[int, str], list[int]] = {}
+    for owner, month, amount, count in payload.get("close", []):
+        rows.setdefault((owner, month), [0, 0, 0])[0:2] = [_cents(amount), int(count)]
+    for owner, month, amount in payload.get("landing", []):
+        rows.setdefault((owner, month), [0, 0, 0])[2] = _cents(amount)
+    PipelineMonth.objects.filter(as_of=as_of).delete()
+    if not rows:
+        return 0
+    written = copy_insert(PipelineMonth, columns=["as_of", "owner_id", "month", "close_cents", "opportunities",
+                                                  "landing_cents"],
+                          rows=[(as_of, owner, dt.date.fromisoformat(month), *v) for (owner, month), v in rows.items()],
+                          trusted=["owner_id"])
+    with connection.cursor() as cursor:  # never analysed (a new install): planned as empty otherwise
+        cursor.execute("SELECT reltuples < 0 FROM pg_class WHERE oid = 'analytics_pipelinemonth'::regclass")
+        if cursor.fetchone()[0]:
+            cursor.execute("ANALYZE analytics_pipelinemonth")
+    return written
+
+
+# Snapshots of a date written before the rows table existed (no "rows" marker) are recomputed on read.
+PIPELINE_ROWS_MARKER = "rows"
+
+
 @transaction.atomic
 def snapshot_refresh(*, kind: str, as_of: dt.date) -> Snapshot:
-    """Compute one snapshot and store it (replacing the one of the same kind and date)."""
+    """Compute one snapshot and store it (replacing the one of the same kind and date); the pipeline's rows
+    are also written to ``PipelineMonth``, which the dashboard sums."""
     payload = PAYLOADS[SnapshotKind(kind)](as_of=as_of)
+    if kind == SnapshotKind.PIPELINE:
+        payload[PIPELINE_ROWS_MARKER] = pipeline_rows_write(as_of=as_of, payload=payload)
     snapshot, _ = Snapshot.objects.update_or_create(kind=kind, as_of=as_of,
                                                     defaults={"payload": payload, "computed_at": timezone.now()})
     return snapshot

@@ -491,11 +491,15 @@ FLAG_COLUMNS = (Column("Kind", "kind"), Column("Subject", "subject"), Column("Wh
                 Column("Row", "row_key"))
 
 
+FLAGS_SHOWN = 8  # per kind on the tile; "Rows" (the drill-down and its export) has every flag
+
+
 def flags_summary(ctx: Context) -> dict[str, Any]:
     fl = ctx.flags
     return {"values": {k: len(v) for k, v in fl.items()},
             "headline": [("Coach", str(len(fl["coach"]))), ("Invest", str(len(fl["invest"]))),
-                         ("Adjust", str(len(fl["adjust"])))], "flags": fl}
+                         ("Adjust", str(len(fl["adjust"])))],
+            "groups": [(kind, items[:FLAGS_SHOWN], max(0, len(items) - FLAGS_SHOWN)) for kind, items in fl.items()]}
 
 
 def flags_rows(ctx: Context, key: str | None) -> list[dict[str, Any]]:

@@ -120,6 +120,8 @@ class QuotaPlan(TenantModel):
     allocation_warnings = models.JSONField(default=list, blank=True)
     attainment_summary = models.JSONField(default=dict, blank=True,
                                           help_text="Totals of the last attainment run (credited, uncredited).")
+    summary_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the leaf-month attainment summary was last rebuilt.")
 
     class Meta:
         ordering = ["-fiscal_year", "name"]
@@ -210,6 +212,33 @@ class QuotaMonth(TenantModel):
     class Meta:
         ordering = ["quota", "month"]
         constraints = [models.UniqueConstraint(fields=["tenant", "quota", "month"], name="quotamonth_unique")]
+
+
+class LeafAttainmentMonth(TenantModel):
+    """The attainment summary: one row per leaf of a plan and fiscal month, rebuilt from ``QuotaMonth`` by
+    ``quotas.services.attainment_summary_refresh`` after every allocation and attainment recompute (so late
+    actuals reach it through the recompute that credits them). The executive dashboard sums it instead of
+    reading the quota tree and its months on every request.
+
+    The figures are the leaf's ``QuotaMonth.amount`` and ``actual`` in cents (exact: money has two decimals),
+    so a year is summed with integer arithmetic; ``*_rep`` are the same months as the rep counts them (zero
+    before the rep's hire month, ``Quota.ramp_start``: ``quotas.selectors.attainment`` by rep and team).
+    ``k`` is the fiscal month's index in the plan (0 = its first month)."""
+
+    plan = models.ForeignKey(QuotaPlan, on_delete=models.CASCADE, related_name="+")
+    quota = models.ForeignKey(Quota, on_delete=models.CASCADE, related_name="+")
+    k = models.PositiveSmallIntegerField(help_text="Fiscal month index in the plan, 0-11.")
+    month = models.DateField(help_text="First day of the month.")
+    amount_cents = models.BigIntegerField(default=0)
+    actual_cents = models.BigIntegerField(default=0)
+    amount_rep_cents = models.BigIntegerField(default=0, help_text="amount, or 0 before the rep's hire month.")
+    actual_rep_cents = models.BigIntegerField(default=0, help_text="actual, or 0 before the rep's hire month.")
+
+    class Meta:
+        ordering = ["plan", "quota", "k"]
+        # Leading with the plan and ordered by leaf: a plan's rows come out grouped by leaf (no sort to sum them).
+        constraints = [models.UniqueConstraint(fields=["tenant", "plan", "quota", "k"],
+                                               name="leafattainmentmonth_unique")]
 
 
 class QuotaRelief(TenantModel):

@@ -8,11 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from revops.tenancy import require_tenant_id
+
 from . import engine
-from .models import Quota, QuotaMonth, QuotaPlan, QuotaPlanStatus, QuotaRelief
+from .models import LeafAttainmentMonth, Quota, QuotaMonth, QuotaPlan, QuotaPlanStatus, QuotaRelief
 
 CENT = Decimal("0.01")
 RATIO_BANDS = (0.8, 0.9, 1.0, 1.1, 1.2)  # edges, relative to the median quota-to-potential ratio
@@ -318,3 +321,89 @@ def leaf_attainment_by_code(*, on: dt.date | None = None) -> dict[str, dict[str,
         out[q.code] = {"quota_plan": plan.name, "metric": plan.get_metric_display(), "quota": q.amount,
                        "actual": q.actual, "attainment": float(q.actual / q.amount) if q.amount > 0 else None}
     return out
+
+
+# -- the leaf-month attainment summary (LeafAttainmentMonth) ---------------------------------------------------
+
+def summary_is_current(plan: QuotaPlan) -> bool:
+    """True when the plan's attainment summary was rebuilt after its last allocation and attainment run."""
+    if plan.summary_at is None:
+        return False
+    return all(stamp is None or stamp <= plan.summary_at for stamp in (plan.allocated_at, plan.attainment_at))
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """A run of the plan's fiscal months as indexes: the period ``[first, stop)``, the months fully elapsed by
+    the as-of date ``[0, full_stop)``, the month it falls in (``partial``, its elapsed ``share``) and the months
+    begun ``[0, started_stop)`` (what ``fiscal_progress`` says month by month)."""
+
+    first: int
+    stop: int
+    full_stop: int
+    partial: int | None
+    share: Decimal
+    started_stop: int
+
+
+def period_window(plan: QuotaPlan, months: list[dt.date], as_of: dt.date) -> PeriodWindow:
+    """The window of ``months`` (consecutive months of the plan's year) as of ``as_of``."""
+    progress = fiscal_progress(plan, as_of)
+    full_stop = sum(1 for p in progress if p == 1)  # elapsed months come first
+    partial = next((j for j, p in enumerate(progress) if 0 < p < 1), None)
+    index = {m: j for j, m in enumerate(plan.months)}
+    ks = [index[m] for m in months if m in index]
+    first, stop = (ks[0], ks[-1] + 1) if ks else (0, 0)
+    return PeriodWindow(first, stop, full_stop, partial, progress[partial] if partial is not None else Decimal(0),
+                        full_stop + (1 if partial is not None else 0))
+
+
+# Per leaf, cents: quota, actual, quota of the elapsed months, quota of the current month, actual of the begun
+# months; then the same as the rep counts them (from the hire month on). Dimensions are read live.
+LEAF_SUMS_SQL = """
+    WITH s AS (
+        SELECT quota_id,
+               sum(amount_cents)::bigint, sum(actual_cents)::bigint,
+               coalesce(sum(amount_cents) FILTER (WHERE k < %(full_stop)s), 0)::bigint,
+               coalesce(sum(amount_cents) FILTER (WHERE k = %(partial)s), 0)::bigint,
+               coalesce(sum(actual_cents) FILTER (WHERE k < %(started_stop)s), 0)::bigint,
+               sum(amount_rep_cents)::bigint, sum(actual_rep_cents)::bigint,
+               coalesce(sum(amount_rep_cents) FILTER (WHERE k < %(full_stop)s), 0)::bigint,
+               coalesce(sum(amount_rep_cents) FILTER (WHERE k = %(partial)s), 0)::bigint,
+               coalesce(sum(actual_rep_cents) FILTER (WHERE k < %(started_stop)s), 0)::bigint
+        FROM quotas_leafattainmentmonth
+        WHERE tenant_id = %(t)s AND plan_id = %(plan)s AND k >= %(first)s AND k < %(stop)s
+        GROUP BY quota_id
+    )
+    SELECT q.id, q.code, q.name, q.person_id, coalesce(p.first_name || ' ' || p.last_name, ''), p.team_id,
+           coalesce(t.name, ''), t.service_line_id, s.*
+    FROM s JOIN quotas_quota q ON q.id = s.quota_id AND q.tenant_id = %(t)s
+    LEFT JOIN revops_person p ON p.id = q.person_id AND p.tenant_id = %(t)s
+    LEFT JOIN revops_team t ON t.id = p.team_id AND t.tenant_id = %(t)s
+"""
+LEAF_SUM_NAMES = [f"{n}{s}" for s in ("", "_rep") for n in ("quota", "actual", "quota_full", "quota_partial",
+                                                              "actual_started")]
+
+
+def leaf_period_sums(*, plan: QuotaPlan, window: PeriodWindow) -> list[tuple[Any, ...]]:
+    """Per leaf of the plan with months in the window: (id, code, name, person id, person, team id, team,
+    service line id, quota id, then ``LEAF_SUM_NAMES`` in cents), from the attainment summary.
+
+    The sums are ``attainment``'s (by node for the leaf, by rep and team for the ``_rep`` ones) before the
+    current month's elapsed share is applied; the caller rounds ``quota_partial × share`` to the cent per leaf,
+    as ``attainment`` does per month."""
+    if window.stop <= window.first:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(LEAF_SUMS_SQL, {"t": require_tenant_id(), "plan": plan.pk, "first": window.first,
+                                       "stop": window.stop, "full_stop": window.full_stop,
+                                       "partial": -1 if window.partial is None else window.partial,
+                                       "started_stop": window.started_stop})
+        return cursor.fetchall()
+
+
+def summary_months(*, plan: QuotaPlan) -> dict[tuple[int, dt.date], tuple[int, int, int, int]]:
+    """The summary's rows as {(leaf id, month): (amount, actual, amount_rep, actual_rep) in cents} (tests and
+    checks compare it with the quota months)."""
+    return {(r.quota_id, r.month): (r.amount_cents, r.actual_cents, r.amount_rep_cents, r.actual_rep_cents)
+            for r in LeafAttainmentMonth.objects.filter(plan=plan)}

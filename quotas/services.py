@@ -190,6 +190,8 @@ def tree_build(*, plan: QuotaPlan) -> int:
     """
     _editable(plan)
     tenant_id = require_tenant_id()
+    QuotaPlan.objects.filter(pk=plan.pk).update(summary_at=None)  # leaves and ramps may change: rebuild on read
+    plan.summary_at = None
     territories = list(Territory.objects.filter(plan=plan.territory_plan).order_by("code"))
     coverage = {c.territory_id: c for c in Coverage.objects.filter(
         territory__plan=plan.territory_plan, role=CoverageRole.PRIMARY, valid_from__lte=plan.effective_from,
@@ -488,6 +490,7 @@ def plan_allocate(*, plan: QuotaPlan) -> dict[str, Any]:
     plan.allocation_warnings = result.warnings
     plan.allocated_at = timezone.now()
     plan.save(update_fields=["allocation_warnings", "allocated_at"])
+    attainment_summary_refresh(plan=plan)
     summary = {"plan": plan.pk, "nodes": n, "leaves": int(leaf.sum()), "reliefs": len(relief_rows),
                "target": str(plan.company_target), "leaf_total": str(engine.from_cents(amount_all[leaf].sum())),
                "warnings": result.warnings}
@@ -751,7 +754,48 @@ def attainment_refresh(*, plan: QuotaPlan) -> dict[str, Any]:
         "uncredited": str(uncredited.quantize(Decimal("0.01"))), "uncredited_transactions": uncredited_count}
     plan.attainment_at = timezone.now()
     plan.save(update_fields=["attainment_summary", "attainment_at"])
+    attainment_summary_refresh(plan=plan)
     return plan.attainment_summary
+
+
+SUMMARY_SQL = """
+    INSERT INTO quotas_leafattainmentmonth (tenant_id, plan_id, quota_id, k, month, amount_cents, actual_cents,
+                                            amount_rep_cents, actual_rep_cents)
+    SELECT q.tenant_id, q.plan_id, q.id,
+           (extract(year FROM m.month)::int * 12 + extract(month FROM m.month)::int) - %(base)s, m.month,
+           (m.amount * 100)::bigint, (m.actual * 100)::bigint,
+           CASE WHEN q.ramp_start IS NULL OR m.month >= q.ramp_start THEN (m.amount * 100)::bigint ELSE 0 END,
+           CASE WHEN q.ramp_start IS NULL OR m.month >= q.ramp_start THEN (m.actual * 100)::bigint ELSE 0 END
+    FROM quotas_quota q
+    JOIN quotas_quotamonth m ON m.tenant_id = q.tenant_id AND m.quota_id = q.id
+    WHERE q.tenant_id = %(t)s AND q.plan_id = %(plan)s AND q.is_leaf
+      AND m.month >= %(start)s AND m.month < %(end)s
+"""
+
+
+@transaction.atomic
+def attainment_summary_refresh(*, plan: QuotaPlan) -> int:
+    """Rebuild the plan's leaf-month attainment summary (``LeafAttainmentMonth``) from its quota months.
+
+    Called at the end of ``plan_allocate`` (quota amounts) and ``attainment_refresh`` (actuals, including
+    transactions that arrive late: ``transactions_upsert`` queues that recompute), and by the dashboard on the
+    first read of a plan whose summary is older than its last allocation or attainment run
+    (``quotas.selectors.summary_is_current``). Returns the number of rows written."""
+    tenant_id = require_tenant_id()
+    start = plan.effective_from
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM quotas_leafattainmentmonth WHERE tenant_id = %s AND plan_id = %s",
+                       [tenant_id, plan.pk])
+        cursor.execute(SUMMARY_SQL, {"t": tenant_id, "plan": plan.pk, "base": start.year * 12 + start.month,
+                                     "start": start, "end": plan.effective_to})
+        written = cursor.rowcount
+        # A table that was never analysed (a new install) would be planned as empty: nested loops per leaf.
+        cursor.execute("SELECT reltuples < 0 FROM pg_class WHERE oid = 'quotas_leafattainmentmonth'::regclass")
+        if cursor.fetchone()[0]:
+            cursor.execute("ANALYZE quotas_leafattainmentmonth")
+    plan.summary_at = timezone.now()
+    QuotaPlan.objects.filter(pk=plan.pk).update(summary_at=plan.summary_at)
+    return written
 
 
 def fiscal_year_of(day: dt.date, start_month: int) -> int:

@@ -72,9 +72,7 @@ def invest(balance: dict[str, Any], leaves: list[sales.Leaf], data: sales.Attain
             reasons.append(f"no rep covering it ({t.get('primary') or 'vacant'})")
         pace = cov = None
         if leaf is not None:
-            row = sales.AttainmentRow(leaf.code, leaf.name, "node", Decimal(0), Decimal(0), Decimal(0), Decimal(0), [])
-            sales._add(row, leaf, data.progress, "")
-            pace = row.pace
+            pace = sales.leaf_row(leaf, data.progress, key=leaf.code, label=leaf.name).pace
             if pace is not None and pace < PACE_BEHIND:
                 reasons.append(f"pace {pace:.0%} (under {PACE_BEHIND:.0%})")
             cov = cov_by_person.get(leaf.person_id) if leaf.person_id else None

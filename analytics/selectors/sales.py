@@ -11,7 +11,7 @@ commission cost ``commissions.selectors.runs.payout_summary`` (docs/commissions.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from forecasting.selectors.pipeline import coverage as coverage_ratio
 from quotas.models import QuotaPlan, QuotaPlanStatus
-from quotas.selectors import CENT, AttainmentRow, fiscal_progress
+from quotas.selectors import CENT, AttainmentRow, leaf_period_sums, period_window, summary_is_current
 from revops.tenancy import require_tenant_id
 
 from ..filters import Filters
@@ -42,8 +42,8 @@ def quota_plan(f: Filters) -> QuotaPlan | None:
 
 @dataclass
 class Leaf:
-    """One leaf of the quota tree with its sums over the period's months (``*_rep``: only the months from the
-    rep's hire month on, as quotas counts them by rep and team)."""
+    """One leaf of the quota tree with its sums over the period's months in cents (``*_rep``: only the months
+    from the rep's hire month on, as quotas counts them by rep and team), from the attainment summary."""
 
     id: int
     code: str
@@ -55,37 +55,13 @@ class Leaf:
     service_line_id: int | None
     region: str
     region_name: str
-    sums: dict[str, Decimal] = field(default_factory=dict)
+    # In cents, (quota, actual, quota of the elapsed months, actual to date, quota of the current month) over the
+    # period (``quotas.selectors.LEAF_SUM_NAMES``): every month (``node``, summed as quotas sums a node: the
+    # current month rounded once per row) and the rep's months (``rep``: the current month's elapsed quota
+    # already rounded per leaf and added, as quotas does by rep and team).
+    node: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    rep: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
-
-_LEAVES_SQL = """
-    SELECT q.id, q.code, q.name, q.person_id, coalesce(p.first_name || ' ' || p.last_name, ''), p.team_id,
-           coalesce(t.name, ''), t.service_line_id,
-           {sums}
-    FROM quotas_quota q
-    JOIN quotas_quotamonth m ON m.tenant_id = q.tenant_id AND m.quota_id = q.id AND m.month = ANY(%(months)s)
-    LEFT JOIN revops_person p ON p.id = q.person_id
-    LEFT JOIN revops_team t ON t.id = p.team_id
-    WHERE q.tenant_id = %(t)s AND q.plan_id = %(plan)s AND q.is_leaf
-    GROUP BY q.id, q.code, q.name, q.person_id, p.first_name, p.last_name, p.team_id, t.name, t.service_line_id
-"""
-
-
-def _sums_sql() -> str:
-    parts = []
-    for suffix, cond in (("", "true"), ("_rep", "(q.ramp_start IS NULL OR m.month >= q.ramp_start)")):
-        parts += [
-            f"coalesce(sum(m.amount) FILTER (WHERE {cond}), 0) AS quota{suffix}",
-            f"coalesce(sum(m.actual) FILTER (WHERE {cond}), 0) AS actual{suffix}",
-            f"coalesce(sum(m.amount) FILTER (WHERE {cond} AND m.month = ANY(%(full)s)), 0) AS quota_full{suffix}",
-            f"coalesce(sum(m.amount) FILTER (WHERE {cond} AND m.month = %(partial)s), 0) AS quota_partial{suffix}",
-            f"coalesce(sum(m.actual) FILTER (WHERE {cond} AND m.month = ANY(%(started)s)), 0) AS actual_started{suffix}",
-        ]
-    return ",\n           ".join(parts)
-
-
-SUM_NAMES = [f"{n}{s}" for s in ("", "_rep") for n in ("quota", "actual", "quota_full", "quota_partial",
-                                                         "actual_started")]
 
 
 def region_choices(plan: QuotaPlan | None) -> list[tuple[str, str]]:
@@ -126,108 +102,154 @@ class Attainment:
 
 
 def plan_leaves(f: Filters) -> Attainment:
-    """The plan's leaves (narrowed by region, team and service line) with their sums over the period."""
+    """The plan's leaves (narrowed by region, team and service line) with their sums over the period, read from
+    the leaf-month attainment summary (``quotas.models.LeafAttainmentMonth``), rebuilt first when it is older
+    than the plan's last allocation or attainment run."""
     plan = quota_plan(f)
     if plan is None:
         return Attainment(None, f.as_of, ZERO, [])
-    progress = dict(zip(plan.months, fiscal_progress(plan, f.as_of)))
-    months = [m for m in plan.months if f.start <= m < f.end]
-    full = [m for m in months if progress[m] == 1]
-    partial = [m for m in months if 0 < progress[m] < 1]
-    started = [m for m in months if progress[m] > 0]
-    share = progress[partial[0]] if partial else ZERO
-    with connection.cursor() as cursor:
-        cursor.execute(_LEAVES_SQL.format(sums=_sums_sql()),
-                       {"t": require_tenant_id(), "plan": plan.pk, "months": months, "full": full,
-                        "partial": partial[0] if partial else None, "started": started})
-        rows = cursor.fetchall()
-    regions = _regions(plan)
+    if not summary_is_current(plan):
+        from quotas.services import attainment_summary_refresh
+
+        attainment_summary_refresh(plan=plan)
+    window = period_window(plan, [m for m in plan.months if f.start <= m < f.end], f.as_of)
+    share = window.share if window.partial is not None and window.first <= window.partial < window.stop else ZERO
+    rows = leaf_period_sums(plan=plan, window=window)
+    regions = _regions(plan) if rows else {}
     leaves = []
-    for pk, code, name, person_id, person, team_id, team, sl_id, *sums in rows:
+    for (pk, code, name, person_id, person, team_id, team, sl_id, _quota_id,
+         quota, actual, full, partial, started, quota_r, actual_r, full_r, partial_r, started_r) in rows:
+        if f.team and team_id != f.team:
+            continue
+        if f.service_line and sl_id != f.service_line:
+            continue
         region = regions.get(pk, ("", "No region"))
-        leaf = Leaf(pk, code, name, person_id, person, team_id, team, sl_id, region[0], region[1],
-                    dict(zip(SUM_NAMES, sums)))
-        if f.region and leaf.region != f.region:
+        if f.region and region[0] != f.region:
             continue
-        if f.team and leaf.team_id != f.team:
-            continue
-        if f.service_line and leaf.service_line_id != f.service_line:
-            continue
-        leaves.append(leaf)
+        leaves.append(Leaf(pk, code, name, person_id, person, team_id, team, sl_id, region[0], region[1],
+                           (quota, actual, full, started, partial),
+                           (quota_r, actual_r, full_r + _elapsed(partial_r, share), started_r, 0)))
     return Attainment(plan, f.as_of, share, leaves)
 
 
-def _add(row: AttainmentRow, leaf: Leaf, share: Decimal, suffix: str) -> None:
-    s = leaf.sums
-    row.quota += s[f"quota{suffix}"]
-    row.actual += s[f"actual{suffix}"]
-    # Quota to date: the elapsed months + the current month × its elapsed share, rounded per node as quotas does.
-    row.quota_to_date += s[f"quota_full{suffix}"] + (s[f"quota_partial{suffix}"] * share).quantize(CENT)
-    row.actual_to_date += s[f"actual_started{suffix}"]
-    row.quota_ids.append(leaf.id)
+def _elapsed(partial: int, share: Decimal) -> int:
+    """The current month's quota × its elapsed share, in cents, rounded to the cent as
+    ``quotas.selectors.attainment`` rounds a month (``(amount × share).quantize(CENT)``, the same Decimal
+    operation). Quota to date = the elapsed months + this."""
+    return int((_cents(partial) * share).quantize(CENT).scaleb(2)) if partial and share else 0
+
+
+def _cents(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)
+
+
+class _Totals:
+    """Cents summed over the leaves of one row (exact), turned into an ``AttainmentRow`` of Decimals at the end.
+    The current month's quota (the fifth figure, node rows only) is multiplied by its elapsed share and rounded
+    once for the row, as quotas rounds a node's month."""
+
+    __slots__ = ("quota", "actual", "quota_to_date", "actual_to_date", "partial", "ids")
+
+    def __init__(self) -> None:
+        self.quota = self.actual = self.quota_to_date = self.actual_to_date = self.partial = 0
+        self.ids: list[int] = []
+
+    def add(self, leaf_id: int, sums: tuple[int, int, int, int, int]) -> None:
+        self.quota += sums[0]
+        self.actual += sums[1]
+        self.quota_to_date += sums[2]
+        self.actual_to_date += sums[3]
+        self.partial += sums[4]
+        self.ids.append(leaf_id)
+
+    def row(self, key: str, label: str, level: str, share: Decimal) -> AttainmentRow:
+        return AttainmentRow(key, label, level, _cents(self.quota), _cents(self.actual),
+                             _cents(self.quota_to_date + _elapsed(self.partial, share)), _cents(self.actual_to_date),
+                             self.ids)
+
+
+def leaf_row(leaf: Leaf, share: Decimal, *, key: str, label: str, level: str = "node") -> AttainmentRow:
+    """One leaf's own ``AttainmentRow`` (every month of the period, as a node)."""
+    totals = _Totals()
+    totals.add(leaf.id, leaf.node)
+    return totals.row(key, label, level, share)
 
 
 def attainment_rows(data: Attainment, *, by: str) -> list[AttainmentRow]:
-    """``quotas.selectors.AttainmentRow`` per company, region (node sums), team or rep (months from the hire
-    month on; a vacancy is a row of its own, key ``v<leaf id>``), largest quota first."""
+    """``quotas.selectors.AttainmentRow`` per company, region (node sums: its quota node's figures, the current
+    month's elapsed quota rounded once), team or rep (months from the hire month on, rounded per leaf as quotas
+    does by rep and team; a vacancy is a row of its own, key ``v<leaf id>``), largest quota first."""
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {GROUPINGS}")
-    rows: dict[str, AttainmentRow] = {}
+    groups: dict[str, tuple[str, _Totals]] = {}
     for leaf in data.leaves:
         if by == "company":
-            key, label, suffix = "all", data.plan.name if data.plan else "Company", ""
+            key, label, sums = "all", data.plan.name if data.plan else "Company", leaf.node
         elif by == "region":
-            key, label, suffix = f"r{leaf.region}", leaf.region_name, ""
+            key, label, sums = f"r{leaf.region}", leaf.region_name, leaf.node
         elif by == "team":
-            key, label, suffix = f"t{leaf.team_id or 0}", leaf.team or "No team", "_rep"
+            key, label, sums = f"t{leaf.team_id or 0}", leaf.team or "No team", leaf.rep
         else:
             key = f"p{leaf.person_id}" if leaf.person_id else f"v{leaf.id}"
             label = leaf.person or f"Vacant: {leaf.code} {leaf.name}"
-            suffix = "_rep"
-        row = rows.get(key) or AttainmentRow(key, label, by, ZERO, ZERO, ZERO, ZERO, [])
-        _add(row, leaf, data.progress, suffix)
-        rows[key] = row
-    return sorted(rows.values(), key=lambda r: (-r.quota, r.label))
+            sums = leaf.rep
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (label, _Totals())
+        group[1].add(leaf.id, sums)
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1][1].quota, kv[1][0]))
+    return [totals.row(key, label, by, data.progress) for key, (label, totals) in ordered]
 
 
 # -- pipeline, coverage, forecast vs quota ---------------------------------------------------------
 
 def pipeline_snapshot(as_of: dt.date) -> None:
     """Make sure the pipeline of ``as_of`` is materialized (computed and stored on first read; refreshed nightly)."""
-    if not Snapshot.objects.filter(kind=SnapshotKind.PIPELINE, as_of=as_of).exists():
+    from ..services import PIPELINE_ROWS_MARKER
+
+    if not Snapshot.objects.filter(kind=SnapshotKind.PIPELINE, as_of=as_of,
+                                   payload__has_key=PIPELINE_ROWS_MARKER).exists():
         from ..services import snapshot_refresh
 
         snapshot_refresh(kind=SnapshotKind.PIPELINE, as_of=as_of)
 
 
-# Summed in SQL over the stored payload's elements: [owner, month, amount(, count)].
+# Summed per owner over the snapshot's rows (analytics.models.PipelineMonth, cents) of the period's months.
 _PIPELINE_SQL = """
-    SELECT (e->>0)::bigint, sum((e->>2)::numeric), {count}
-    FROM analytics_snapshot s, jsonb_array_elements(s.payload->'{part}') e
-    WHERE s.tenant_id = %(t)s AND s.kind = 'pipeline' AND s.as_of = %(as_of)s AND e->>1 = ANY(%(months)s)
-    GROUP BY 1
+    SELECT owner_id, (sum(close_cents) FILTER (WHERE month >= %(start)s))::bigint,
+           sum(opportunities) FILTER (WHERE month >= %(start)s),
+           (sum(landing_cents) FILTER (WHERE month >= %(rest)s))::bigint
+    FROM analytics_pipelinemonth
+    WHERE tenant_id = %(t)s AND as_of = %(as_of)s AND month >= least(%(start)s, %(rest)s) AND month < %(end)s
+    GROUP BY owner_id
 """
 
 
 @dataclass
 class PipelineByOwner:
-    period_pipeline: dict[int, Decimal]  # open on as_of, expected to close in the period
+    """Per owner, in cents: the period pipeline (open on the as-of date, expected to close in the period), its
+    opportunities, and the weighted amount landing in the period from the as-of month on."""
+
+    period_pipeline: dict[int, int]
     opportunities: dict[int, int]
-    weighted_rest: dict[int, Decimal]  # weighted amount landing in the period from the as-of month on
+    weighted_rest: dict[int, int]
 
 
 def pipeline_by_owner(f: Filters) -> PipelineByOwner:
+    """Sums of the pipeline snapshot's rows of ``f.as_of`` over the period's months, per owner."""
     pipeline_snapshot(f.as_of)
-    params = {"t": require_tenant_id(), "as_of": f.as_of}
+    rest = max(f.start, f.as_of.replace(day=1))
     with connection.cursor() as cursor:
-        cursor.execute(_PIPELINE_SQL.format(part="close", count="sum((e->>3)::int)"),
-                       {**params, "months": [m.isoformat() for m in f.months]})
-        close = cursor.fetchall()
-        cursor.execute(_PIPELINE_SQL.format(part="landing", count="0"),
-                       {**params, "months": [m.isoformat() for m in f.months if m >= f.as_of.replace(day=1)]})
-        landing = cursor.fetchall()
-    return PipelineByOwner({o: a for o, a, _ in close}, {o: int(n) for o, _, n in close},
-                           {o: a for o, a, _ in landing})
+        cursor.execute(_PIPELINE_SQL, {"t": require_tenant_id(), "as_of": f.as_of, "start": f.start, "rest": rest,
+                                       "end": f.end})
+        rows = cursor.fetchall()
+    close, count, landing = {}, {}, {}
+    for owner, close_cents, n, landing_cents in rows:
+        if close_cents is not None:
+            close[owner], count[owner] = close_cents, int(n)
+        if landing_cents is not None:
+            landing[owner] = landing_cents
+    return PipelineByOwner(close, count, landing)
 
 
 @dataclass
@@ -262,18 +284,20 @@ def rep_lines(f: Filters, data: Attainment | None = None, *, by: str = "rep",
     data = data or plan_leaves(f)
     rows = attainment_rows(data, by=by)
     pipe = pipe or pipeline_by_owner(f)
-    people_of: dict[str, set[int]] = {}
-    leaf_by_id = {leaf.id: leaf for leaf in data.leaves}
-    for row in rows:
-        people_of[row.key] = {leaf_by_id[q].person_id for q in row.quota_ids if leaf_by_id[q].person_id}
+    person_of = {leaf.id: leaf.person_id for leaf in data.leaves}
+    close, count, landing = pipe.period_pipeline, pipe.opportunities, pipe.weighted_rest
     out = []
     for row in rows:
-        people = people_of[row.key]
+        people = {person_of[q] for q in row.quota_ids}
+        people.discard(None)
+        pipeline = opportunities = weighted = 0
+        for p in people:
+            pipeline += close.get(p, 0)
+            opportunities += count.get(p, 0)
+            weighted += landing.get(p, 0)
         out.append(RepLine(
             row=row, person_id=int(row.key[1:]) if by == "rep" and row.key.startswith("p") else None,
-            pipeline=sum((pipe.period_pipeline.get(p, ZERO) for p in people), ZERO),
-            opportunities=sum(pipe.opportunities.get(p, 0) for p in people),
-            weighted=sum((pipe.weighted_rest.get(p, ZERO) for p in people), ZERO).quantize(CENT)))
+            pipeline=_cents(pipeline), opportunities=opportunities, weighted=_cents(weighted)))
     return out
 
 
