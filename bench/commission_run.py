@@ -3,6 +3,7 @@ of manager overrides), computed and persisted, against the per-credit reference 
 
 Run: DATABASE_URL=postgres://revops:revops@127.0.0.1:5432/revops_cbench python bench/commission_run.py
         [--transactions 1000000] [--reps 2000] [--split-share 0.05] [--sample-people 40] [--rebuild] [--seed 7]
+        [--no-previous]
 
 The database is migrated first. Its organization is built once with COPY (``revops.bulk``) and reused
 by later runs of the same sizes (``--rebuild`` builds it again):
@@ -17,12 +18,20 @@ by later runs of the same sizes (``--rebuild`` builds it again):
 - ``--transactions`` bookings in March 2026 on accounts drawn at random, ``--split-share`` of them
   split 60/40 with another rep.
 
-Timed: ``commissions.services.runs.run_now`` for March (crediting SQL, engine, COPY of every line,
-statements, commit), stage by stage. Peak memory is the process's maximum resident set.
+Timed: ``commissions.services.runs.run_execute`` for March (crediting SQL, engine, binary COPY of every
+line into the run's own partition, its index, statements, attaching the partition, commit), stage by
+stage. Peak memory is the process's maximum resident set at the commit. After the commit, timed apart:
+planner statistics for the new partition and dropping the superseded run's partition.
 
-Baseline, in the same run: the tests' per-credit reference engine (tests/commissions/reference.py) on
-the credits of ``--sample-people`` reps and their managers, extrapolated linearly by credits; and the
-batch engine on the same sample, which must give the same lines to the cent.
+Baselines, in the same run:
+- the new write path again on the same lines, then the previous write path on them (``previous_write``: Arrow CSV of integers, COPY into a
+  staging table, INSERT ... SELECT into an unpartitioned copy of the line table with its former
+  primary key, B-tree and row-level security), in a transaction rolled back; its rows must equal the
+  new partition's, column by column;
+- the tests' per-credit reference engine (tests/commissions/reference.py) on the credits of
+  ``--sample-people`` reps and their managers, extrapolated linearly by credits; and the batch engine
+  on the same sample, which must give the same lines to the cent.
+The load average of the machine is printed before and after (2 cores shared with other work).
 
 Targets (issue 7): under 30 seconds, peak memory under 4 GiB, reference / batch >= 20x.
 Exit status 1 if a check fails.
@@ -182,6 +191,104 @@ def vacuum() -> None:
     print(f"  VACUUM ANALYZE: {time.perf_counter() - t:.1f} s")
 
 
+# The write path before partitions (session 4), kept here as the same-run baseline.
+PREVIOUS_STAGE = [("person_id", "bigint", 0), ("kind", "text", ""), ("component_id", "bigint", 0),
+                  ("version_id", "bigint", 0), ("txn_id", "bigint", 0), ("date", "date", None), ("role", "text", ""),
+                  ("rule_id", "bigint", 0), ("share_micro", "bigint", -1), ("credited_cents", "bigint", 0),
+                  ("att_before", "bigint", -1), ("att_after", "bigint", -1), ("tier", "bigint", 0),
+                  ("rate_micro", "bigint", -1), ("amount_cents", "bigint", 0), ("held_cents", "bigint", 0),
+                  ("release_on", "date", None), ("source_period_id", "bigint", 0), ("note", "text", "")]
+PREVIOUS_INSERT = """
+    INSERT INTO _previous_lines (tenant_id, run_id, period_id, person_id, kind, component_id, version_id,
+        transaction_id, transaction_date, credit_role, credit_rule_id, credit_share, credited, attainment_before,
+        attainment_after, tier, rate, amount, held, release_on, source_period_id, note)
+    SELECT %(t)s, %(run)s, %(period)s, person_id, kind, nullif(component_id, 0), nullif(version_id, 0),
+           nullif(txn_id, 0), date, coalesce(role, ''), nullif(rule_id, 0),
+           CASE WHEN share_micro < 0 THEN NULL ELSE share_micro::numeric / 1000000 END,
+           credited_cents::numeric / 100,
+           CASE WHEN att_before < 0 THEN NULL ELSE att_before::numeric / 100 END,
+           CASE WHEN att_after < 0 THEN NULL ELSE att_after::numeric / 100 END,
+           nullif(tier, 0), CASE WHEN rate_micro < 0 THEN NULL ELSE rate_micro::numeric / 1000000 END,
+           amount_cents::numeric / 100, held_cents::numeric / 100, release_on, nullif(source_period_id, 0),
+           coalesce(note, '')
+    FROM _stage_lines
+"""
+COMPARED = ("person_id, kind, component_id, version_id, transaction_id, transaction_date, credit_role, credit_rule_id, "
+            "credit_share, credited, attainment_before, attainment_after, tier, rate, amount, held, release_on, "
+            "source_period_id, note, tenant_id, run_id, period_id")
+
+
+def previous_write(lines, *, run_id: int, period_id: int) -> tuple[dict[str, float], int]:
+    """The previous path on ``lines`` into ``_previous_lines`` (call inside a transaction that is rolled
+    back); returns its stage times and how many of its rows differ from the run's partition."""
+    import io
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from django.db import connection
+
+    from revops.tenancy import require_tenant_id, rls_sql
+
+    tenant_id = require_tenant_id()
+    times: dict[str, float] = {}
+    with connection.cursor() as cursor:  # the table as it was: primary key, B-tree, row-level security
+        cursor.execute("CREATE TEMP TABLE _previous_lines (LIKE commissions_lineitem INCLUDING DEFAULTS "
+                       "INCLUDING CONSTRAINTS INCLUDING IDENTITY) ON COMMIT DROP")
+        cursor.execute("ALTER TABLE _previous_lines ADD PRIMARY KEY (id)")
+        cursor.execute("CREATE INDEX ON _previous_lines (tenant_id, run_id, person_id)")
+        for statement in rls_sql("_previous_lines"):
+            cursor.execute(statement)
+    t = time.perf_counter()
+    n = len(lines)
+    arrays = []
+    for name, kind, default in PREVIOUS_STAGE:
+        series = lines[name] if name in lines else None
+        if kind == "bigint":
+            values = (np.full(n, default, dtype=np.int64) if series is None
+                      else series.fillna(default).to_numpy(dtype=np.int64))
+            arrays.append(pa.array(values, type=pa.int64()))
+        elif kind == "date":
+            days = pd.to_datetime(series).to_numpy(dtype="datetime64[D]")
+            arrays.append(pa.array(days, type=pa.date32(), mask=np.isnat(days)))
+        else:
+            arrays.append(pa.array(series.astype(str).where(series.notna(), default).to_numpy(dtype=object),
+                                   type=pa.string()))
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.table(arrays, names=[name for name, _k, _d in PREVIOUS_STAGE]), sink,
+                    write_options=pacsv.WriteOptions(include_header=False))
+    sink.seek(0)
+    times["Arrow table and CSV"] = time.perf_counter() - t
+    t = time.perf_counter()
+    stage_columns = ", ".join(f"{name} {kind}" for name, kind, _d in PREVIOUS_STAGE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE _stage_lines ({stage_columns}) ON COMMIT DROP")
+    connection.apply_rls_settings()
+    names = ", ".join(name for name, _k, _d in PREVIOUS_STAGE)
+    with connection.connection.cursor() as raw, raw.copy(
+            f"COPY _stage_lines ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+        while chunk := sink.read(1 << 22):
+            copy.write(chunk)
+    times["COPY into staging"] = time.perf_counter() - t
+    del sink
+    t = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(PREVIOUS_INSERT, {"t": tenant_id, "run": run_id, "period": period_id})
+    times["INSERT ... SELECT under row-level security"] = time.perf_counter() - t
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT {COMPARED} FROM _previous_lines EXCEPT ALL "
+                       f"SELECT {COMPARED} FROM commissions_lineitem WHERE run_id = %s) d", [run_id])
+        missing = cursor.fetchone()[0]
+        cursor.execute(f"SELECT count(*) FROM (SELECT {COMPARED} FROM commissions_lineitem WHERE run_id = %s "
+                       f"EXCEPT ALL SELECT {COMPARED} FROM _previous_lines) d", [run_id])
+        extra = cursor.fetchone()[0]
+    return times, missing + extra
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def reference_ratio(args: argparse.Namespace, full_credits: int, batch_seconds: float) -> tuple[float, float, bool]:
     """The reference engine on a sample of people (all their credits), extrapolated by credits."""
     import pandas as pd
@@ -230,6 +337,7 @@ def main() -> int:
     parser.add_argument("--sample-people", type=int, default=40)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-previous", action="store_true", help="skip the previous write path's baseline")
     args = parser.parse_args()
 
     import django
@@ -239,7 +347,7 @@ def main() -> int:
     from django.db import transaction
 
     from commissions.models import LineItem
-    from commissions.services import runs
+    from commissions.services import line_store, runs
     from revops import services as revops_services
     from revops.models import Organization
     from revops.tenancy import no_tenant, tenant_context
@@ -264,29 +372,96 @@ def main() -> int:
     with tenant_context(org):
         period = runs.period_ensure(start=MARCH)
         stages: list[tuple[str, float]] = []
-        started = time.perf_counter()
+        started = 0.0
 
         def checkpoint(stage: str) -> None:
             stages.append((stage, time.perf_counter() - started))
 
+        # Instruments (no change to what runs): the frame written, and the write's parts.
+        captured: dict[str, object] = {}
+        parts: dict[str, float] = {}
+
+        def timed(module, name):
+            original = getattr(module, name)
+
+            def wrapper(*a, **k):
+                t0 = time.perf_counter()
+                try:
+                    return original(*a, **k)
+                finally:
+                    parts[name] = parts.get(name, 0.0) + time.perf_counter() - t0
+            return original, wrapper
+
+        write_original = runs.lines_write
+
+        def capture(*, run, period, lines):
+            captured["lines"] = lines
+            return write_original(run=run, period=period, lines=lines)
+
+        patched = [(runs, "lines_write", write_original)]
+        runs.lines_write = capture
+        for module, name in ((runs, "line_columns"), (line_store, "partition_attach"), (runs, "inputs_digest"),
+                             (runs, "_digest_frame"), (runs.crediting, "uncredited"), (runs, "lines_concat")):
+            original, wrapper = timed(module, name)
+            patched.append((module, name, original))
+            setattr(module, name, wrapper)
+        load_before = load()
         run = runs.run_start(period=period, enqueue=False)
-        runs.run_execute(run_id=run.pk, checkpoint=checkpoint, cleanup=False)
+        started = time.perf_counter()
+        try:
+            runs.run_execute(run_id=run.pk, checkpoint=checkpoint, cleanup=False)
+        finally:
+            for module, name, original in patched:
+                setattr(module, name, original)
         total = time.perf_counter() - started
         stages.append(("(commit)", total))
+        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        load_after = load()
+        t = time.perf_counter()
+        line_store.partition_analyze(run_id=run.pk)
+        analyze_seconds = time.perf_counter() - t
         t = time.perf_counter()
         removed = runs.superseded_lines_delete()
         cleanup_seconds = time.perf_counter() - t
         run.refresh_from_db()
-        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         previous = 0.0
         print(f"Run of March: {run.totals['credits']:,} credits -> {run.totals['lines']:,} line items, "
-              f"{run.totals['statements']:,} statements")
+              f"{run.totals['statements']:,} statements (load average before {load_before}, after {load_after})")
         for stage, at in stages:
             print(f"  {at - previous:6.2f} s  then: {stage}")
             previous = at
+        print("  of which: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts.items()))
         print(f"  total {total:.2f} s to the commit (target {TARGET_SECONDS:.0f} s), peak memory {peak_gib:.2f} GiB "
               f"(target {TARGET_GIB:.0f} GiB)")
-        print(f"  then, after the commit: the superseded runs' {removed:,} lines deleted in {cleanup_seconds:.2f} s")
+        print(f"  then, after the commit: ANALYZE of the run's partition {analyze_seconds:.2f} s; the superseded "
+              f"runs' {removed:,} lines removed (partition dropped) in {cleanup_seconds:.2f} s")
+        frame = captured.get("lines")
+        if frame is not None:
+            t = time.perf_counter()
+            columns = runs.line_columns(frame, 1)
+            encoded = sum(len(chunk) for chunk in line_store.binary_rows(columns))
+            print(f"  binary COPY data alone: {encoded / 1e6:,.0f} MB encoded in {time.perf_counter() - t:.2f} s "
+                  f"(client side of the write; the rest of it is the server's COPY, index and policy)")
+            del columns
+        same_as_previous = True
+        if frame is not None and not args.no_previous:
+            # Both paths again on the same frame, back to back (rolled back): the same load for both.
+            with transaction.atomic():
+                t = time.perf_counter()
+                line_store.partition_load(run_id=run.pk + 10**9, period_id=period.pk,
+                                          columns=runs.line_columns(frame, 1))
+                print(f"New write path again on the same lines (rolled back, load average {load()}): "
+                      f"{time.perf_counter() - t:.2f} s")
+                transaction.set_rollback(True)
+            with transaction.atomic():
+                times, differ = previous_write(frame, run_id=run.pk, period_id=period.pk)
+                transaction.set_rollback(True)
+            same_as_previous = differ == 0
+            print(f"Baseline, the previous write path on the same {len(frame):,} lines (load average {load()}): "
+                  f"{sum(times.values()):.2f} s = " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+            print(f"  rows differing from the new partition's (all columns but id): {differ:,}")
+        captured.clear()
+        del frame
         with transaction.atomic():
             lines = LineItem.objects.filter(run=run).count()
         engine_ratio, end_to_end, same = reference_ratio(args, run.totals["credits"], total)
@@ -298,6 +473,7 @@ def main() -> int:
             "reference engine >= 20x slower than the batch engine": engine_ratio >= 20,
             "batch == reference on the sample": same,
             "every line persisted": lines == run.totals["lines"],
+            "the partition holds exactly the previous path's rows": same_as_previous,
         }
         for label, ok in checks.items():
             print(f"  [{'ok' if ok else 'FAIL'}] {label}")

@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -398,10 +399,13 @@ class CreditRole(models.TextChoices):
 class LineItem(TenantModel):
     """One traced amount. ``amount`` is earned; ``held`` of it is paid later (a release line)."""
 
-    # No database foreign keys and one index on this table: a run writes millions of lines whose ids
-    # it read in the same transaction; deferred RI triggers cost ~35 us a row at commit and each
-    # extra index ~6 us a row (docs/benchmarks.md). Deleting a run or period removes its lines
-    # through the ORM's cascade and runs.py's SQL.
+    # The table is LIST-partitioned on ``run``: each run COPYs its lines into a partition of its own
+    # and attaches it at commit; a superseded run's partition is dropped (migration 0003,
+    # ``services/runs.py``, docs/benchmarks.md). Hence no database foreign keys (deferred RI triggers
+    # cost ~35 us a row at commit), no B-tree (one BRIN, built after the load) and no database
+    # uniqueness on ``id`` (Postgres requires the partition key in it): ids come from blocks of the
+    # parent's identity sequence (``line_store.line_ids_reserve``), the only way lines are written.
+    # Deleting a run or period through the ORM still removes its lines (cascade through the parent).
     tenant = models.ForeignKey("revops.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
                                db_index=False, db_constraint=False)
     run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines", db_constraint=False, db_index=False)
@@ -434,7 +438,8 @@ class LineItem(TenantModel):
 
     class Meta:
         ordering = ["person", "transaction_date", "id"]
-        indexes = [models.Index(fields=["tenant", "run", "person"])]
+        indexes = [BrinIndex(fields=["tenant", "run", "person", "id"], pages_per_range=32,
+                             name="commissions_lineitem_brin")]
 
 
 class StatementStatus(models.TextChoices):

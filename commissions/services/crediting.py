@@ -214,10 +214,13 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
     version = np.zeros(len(credit), dtype=np.int64)
     version[found["row"].to_numpy()] = found["version_id"].to_numpy()
     credit["version_id"] = version
-    out = credit.drop(columns=["basis", "territory_id", "row"]).merge(
-        txn[["txn_id", "basis", "service_line_id", "date", "reverses_txn_id", "orig_date", "orig_amount_cents",
-             "amount_cents"]], on="txn_id", suffixes=("_credit", ""))
-    out = out.drop(columns=[c for c in out.columns if c.endswith("_credit")])
+    # The transaction's own columns, taken by position (every credit has its transaction; a merge on
+    # txn_id copied every column of three million credits: ~12 s of a million-transaction run).
+    at = pd.Index(txn["txn_id"].to_numpy()).get_indexer(credit["txn_id"].to_numpy())
+    out = credit.drop(columns=["territory_id", "row"])
+    for column in ("basis", "service_line_id", "date", "reverses_txn_id", "orig_date", "orig_amount_cents",
+                   "amount_cents"):
+        out[column] = txn[column].to_numpy()[at]
     return typed_credits(out)
 
 

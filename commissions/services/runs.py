@@ -2,23 +2,24 @@
 
 ``run_start`` records a run and queues its Celery job; ``run_execute`` (the job body) credits the
 period's transactions in SQL, computes lines with the batch engine, adds hold releases, retroactive
-adjustments for locked periods and manual adjustments, writes every line with COPY and rebuilds
-the statements, all in ONE database transaction that ends by making the run the period's current
-one. A run killed midway rolls back and leaves the previous run current (docs/commissions.md).
+adjustments for locked periods and manual adjustments, COPYs every line into the run's own partition
+(``line_store``) and rebuilds the statements, all in ONE database transaction that ends by attaching
+the partition and making the run the period's current one. A run killed midway rolls back (its
+table with it) and leaves the previous run current (docs/commissions.md).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from revops.jobs import job_create, job_enqueue, job_progress
@@ -36,12 +37,9 @@ from ..models import (
     PeriodStatus,
     RunStatus,
 )
-from . import crediting, remittances
+from . import crediting, line_store, remittances
 from .statements import EARNED, statements_rebuild
 
-LINE_COLUMNS = ["run_id", "period_id", "person_id", "kind", "component_id", "version_id", "transaction_id",
-                "transaction_date", "credit_role", "credit_rule_id", "credit_share", "credited", "attainment_before",
-                "attainment_after", "tier", "rate", "amount", "held", "release_on", "source_period_id", "note"]
 # Quota plans measure these metrics; a commission basis reads its quota from the matching one.
 QUOTA_METRIC = {Basis.BOOKINGS: "bookings", Basis.FIRST_YEAR_REVENUE: "new_account_revenue",
                 Basis.REFERRALS: "referrals_converted", Basis.NET_COLLECTED: "net_collected_revenue"}
@@ -223,10 +221,22 @@ def compute_period(period: CommissionPeriod) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def _digest_frame(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's columns, buffer by buffer (categoricals as codes and categories; hashing
+    millions of rows through ``pandas.util.hash_pandas_object`` took ~5 s a run)."""
     if frame.empty:
         return hashlib.sha256(b"empty").hexdigest()
-    hashed = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=True).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    digest = hashlib.sha256(f"{len(frame)}".encode())
+    for name in frame.columns:
+        series = frame[name]
+        digest.update(f"|{name}|{series.dtype}|".encode())
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            digest.update(repr([str(c) for c in series.cat.categories]).encode())
+            digest.update(np.ascontiguousarray(series.cat.codes.to_numpy()).tobytes())
+        elif series.dtype.kind in "biufmM":
+            digest.update(np.ascontiguousarray(series.to_numpy()).tobytes())
+        else:
+            digest.update(pd.util.hash_pandas_object(series, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def inputs_digest(inputs: dict[str, Any]) -> str:
@@ -343,85 +353,109 @@ def manual_lines_for(period: CommissionPeriod) -> pd.DataFrame:
 # Writing
 
 
-# The staging table a run's lines are COPied into: integers and sentinels (0 = no id, -1 = not
-# applicable), converted to numerics and NULLs by the INSERT ... SELECT in Postgres (exact).
-STAGE = [("person_id", "bigint", 0), ("kind", "text", ""), ("component_id", "bigint", 0),
-         ("version_id", "bigint", 0), ("txn_id", "bigint", 0), ("date", "date", None), ("role", "text", ""),
-         ("rule_id", "bigint", 0), ("share_micro", "bigint", -1), ("credited_cents", "bigint", 0),
-         ("att_before", "bigint", -1), ("att_after", "bigint", -1), ("tier", "bigint", 0),
-         ("rate_micro", "bigint", -1), ("amount_cents", "bigint", 0), ("held_cents", "bigint", 0),
-         ("release_on", "date", None), ("source_period_id", "bigint", 0), ("note", "text", "")]
-INSERT_SELECT = """
-    INSERT INTO commissions_lineitem (tenant_id, run_id, period_id, {columns})
-    SELECT %(t)s, %(run)s, %(period)s, person_id, kind, nullif(component_id, 0), nullif(version_id, 0),
-           nullif(txn_id, 0), date, coalesce(role, ''), nullif(rule_id, 0),
-           CASE WHEN share_micro < 0 THEN NULL ELSE share_micro::numeric / 1000000 END,
-           credited_cents::numeric / 100,
-           CASE WHEN att_before < 0 THEN NULL ELSE att_before::numeric / 100 END,
-           CASE WHEN att_after < 0 THEN NULL ELSE att_after::numeric / 100 END,
-           nullif(tier, 0), CASE WHEN rate_micro < 0 THEN NULL ELSE rate_micro::numeric / 1000000 END,
-           amount_cents::numeric / 100, held_cents::numeric / 100, release_on, nullif(source_period_id, 0),
-           coalesce(note, '')
-    FROM _stage_lines
-"""
+# Frame columns -> line columns. The frames use integers and sentinels (0 = no id, -1 = not applicable,
+# NaN where a frame lacks the column); ``line_columns`` turns them into values and NULLs.
+#   (frame column, line column, kind, scale, default, NULL when)
+LINE_MAP = [
+    ("person_id", "person_id", "int8", 0, 0, None),
+    ("kind", "kind", "text", 0, "", None),
+    ("component_id", "component_id", "int8", 0, 0, "zero"),
+    ("version_id", "version_id", "int8", 0, 0, "zero"),
+    ("txn_id", "transaction_id", "int8", 0, 0, "zero"),
+    ("date", "transaction_date", "date", 0, None, "nat"),
+    ("role", "credit_role", "text", 0, "", None),
+    ("rule_id", "credit_rule_id", "int8", 0, 0, "zero"),
+    ("share_micro", "credit_share", "numeric", 6, -1, "negative"),
+    ("credited_cents", "credited", "numeric", 2, 0, None),
+    ("att_before", "attainment_before", "numeric", 2, -1, "negative"),
+    ("att_after", "attainment_after", "numeric", 2, -1, "negative"),
+    ("tier", "tier", "int2", 0, 0, "zero"),
+    ("rate_micro", "rate", "numeric", 6, -1, "negative"),
+    ("amount_cents", "amount", "numeric", 2, 0, None),
+    ("held_cents", "held", "numeric", 2, 0, None),
+    ("release_on", "release_on", "date", 0, None, "nat"),
+    ("source_period_id", "source_period_id", "int8", 0, 0, "zero"),
+    ("note", "note", "text", 0, "", None),
+]
+TEXT_COLUMNS = ("kind", "role", "note")
 
 
-def lines_table(lines: pd.DataFrame) -> Any:
-    """The lines as an Arrow table in ``STAGE`` order, sentinels for what a line does not have."""
-    import pyarrow as pa
+def _text_codes(series: pd.Series | None, n: int, default: str) -> tuple[np.ndarray, list[str]]:
+    if series is None:
+        return np.zeros(n, dtype=np.int64), [default]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in series.cat.categories] + [default]
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        return np.where(codes < 0, len(labels) - 1, codes), labels
+    codes, uniques = pd.factorize(series.fillna(default).astype(str))
+    return codes.astype(np.int64), [str(u) for u in uniques]
 
+
+def line_columns(lines: pd.DataFrame, first_id: int) -> list[line_store.Column]:
+    """The lines as binary COPY columns of ``commissions_lineitem`` (ids from ``first_id`` on, in frame
+    order; tenant, run and period come from the partition's defaults)."""
     n = len(lines)
-    arrays = []
-    for name, kind, default in STAGE:
-        series = lines[name] if name in lines else None
-        if kind == "bigint":
-            values = (np.full(n, default, dtype=np.int64) if series is None
-                      else series.fillna(default).to_numpy(dtype=np.int64))
-            arrays.append(pa.array(values, type=pa.int64()))
-        elif kind == "date":
+    out = [line_store.Column("id", "int8", np.arange(first_id, first_id + n, dtype=np.int64))]
+    for source, target, kind, scale, default, null_when in LINE_MAP:
+        series = lines[source] if source in lines else None
+        if kind == "text":
+            codes, labels = _text_codes(series, n, default)
+            out.append(line_store.Column(target, "text", codes, labels=labels))
+            continue
+        if kind == "date":
             if series is None:
-                arrays.append(pa.nulls(n, type=pa.date32()))
+                days = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
             else:
                 days = pd.to_datetime(series).to_numpy(dtype="datetime64[D]")
-                arrays.append(pa.array(days, type=pa.date32(), mask=np.isnat(days)))
-        else:
-            if series is None:
-                arrays.append(pa.array(np.full(n, default, dtype=object), type=pa.string()))
-            else:
-                arrays.append(pa.array(series.astype(str).where(series.notna(), default).to_numpy(dtype=object),
-                                       type=pa.string()))
-    return pa.table(arrays, names=[name for name, _k, _d in STAGE])
+            null = np.isnat(days)
+            out.append(line_store.Column(target, "date", np.where(null, 0, days.view(np.int64)), null=null))
+            continue
+        values = (np.full(n, default, dtype=np.int64) if series is None
+                  else series.fillna(default).to_numpy(dtype=np.int64))
+        null = None
+        if null_when == "zero":
+            null = values == 0
+        elif null_when == "negative":
+            null = values < 0
+        out.append(line_store.Column(target, kind, np.where(null, 0, values) if null is not None else values,
+                                     null=null, scale=scale))
+    return out
+
+
+def lines_concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """The run's line frames as one, its text columns categorical (cheap to hash, sum and encode)."""
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return _empty_lines()
+    if len(frames) > 1:
+        for column in TEXT_COLUMNS:
+            labels: dict[str, None] = {}
+            for frame in frames:
+                if column in frame:
+                    values = frame[column].cat.categories if isinstance(frame[column].dtype, pd.CategoricalDtype) \
+                        else frame[column].dropna().astype(str).unique()
+                    labels.update(dict.fromkeys(str(v) for v in values))
+            categories = list(labels)
+            for number, frame in enumerate(frames):
+                if column not in frame:
+                    continue
+                if isinstance(frame[column].dtype, pd.CategoricalDtype):
+                    recoded = frame[column].cat.set_categories(categories)
+                else:
+                    recoded = pd.Categorical(frame[column].astype(object).where(frame[column].notna(), None),
+                                             categories=categories)
+                frames[number] = frame.assign(**{column: recoded})
+    return pd.concat(frames, ignore_index=True)
 
 
 def lines_write(*, run: CommissionRun, period: CommissionPeriod, lines: pd.DataFrame) -> int:
-    """COPY the lines into a staging table, then INSERT ... SELECT them under row-level security.
-
-    The CSV is written by Arrow's C++ writer (a Python loop or pandas' ``to_csv`` cost 90 s a
-    million lines); every id comes from this organization's rows read in this transaction."""
-    import pyarrow.csv as pacsv
-
-    tenant_id = require_tenant_id()
+    """COPY the lines into the run's own table (``line_store``): attached by ``line_store.partition_attach``
+    at the end of the run's transaction."""
+    require_tenant_id()
     if lines.empty:
         return 0
-    table = lines_table(lines)
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    sink.seek(0)
-    columns = ", ".join(LINE_COLUMNS[2:])
-    stage_columns = ", ".join(f"{name} {kind}" for name, kind, _d in STAGE)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE _stage_lines ({stage_columns}) ON COMMIT DROP")
-    connection.apply_rls_settings()
-    names = ", ".join(name for name, _k, _d in STAGE)
-    with connection.connection.cursor() as raw, raw.copy(
-            f"COPY _stage_lines ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-        while chunk := sink.read(1 << 22):
-            copy.write(chunk)
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_SELECT.format(columns=columns), {"t": tenant_id, "run": run.pk, "period": period.pk})
-        written = cursor.rowcount
-        cursor.execute("DROP TABLE _stage_lines")
-    return written
+    first = line_store.line_ids_reserve(len(lines))
+    return line_store.partition_load(run_id=run.pk, period_id=period.pk, columns=line_columns(lines, first))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -491,23 +525,53 @@ def run_execute(*, run_id: int, job: Job | None = None, checkpoint: Callable[[st
                                                        error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     if cleanup:
-        superseded_lines_delete()
+        run_housekeeping(run_id=run_id)
     return result
 
 
+def run_housekeeping(*, run_id: int) -> int:
+    """After a run's commit: planner statistics for its partition, and the superseded lines removed."""
+    if line_store.partitions_of([run_id]):
+        line_store.partition_analyze(run_id=run_id)
+    return superseded_lines_delete()
+
+
 def superseded_lines_delete() -> int:
-    """Delete the lines of runs that are no longer any period's current run (superseded or failed).
-    Safe at any time: nothing reads them; a run's own lines are written in its transaction."""
+    """Remove the lines of runs that are no longer any period's current run (superseded or failed): drop
+    their partitions (lines written before partitions: DELETE from the legacy one). Safe at any time:
+    nothing reads them. Dropping a partition locks the parent table briefly; if that lock is not granted
+    within two seconds (long readers), the drop is left to the next run's cleanup. Returns the lines removed."""
     tenant_id = require_tenant_id()
     stale = list(CommissionRun.objects.filter(status__in=[RunStatus.SUPERSEDED, RunStatus.FAILED])
                  .values_list("pk", flat=True))
-    deleted = 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        for run_id in stale:  # one index probe each on (tenant, run, person)
-            cursor.execute("DELETE FROM commissions_lineitem WHERE tenant_id = %s AND run_id = %s",
-                           [tenant_id, run_id])
-            deleted += cursor.rowcount
-    return deleted
+    if not stale:
+        return 0
+    removed = 0
+    own = line_store.partitions_of(stale)
+    for run_id in own:
+        name = line_store.partition_name(run_id)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                cursor.execute(f'SELECT count(*) FROM "{name}"')
+                count = cursor.fetchone()[0]
+                # Disputes naming these lines keep their copy of the line; the reference goes (SET_NULL).
+                cursor.execute(f'UPDATE commissions_dispute SET line_id = NULL WHERE tenant_id = %s AND line_id IN '
+                               f'(SELECT id FROM "{name}")', [tenant_id])
+                cursor.execute(f'DROP TABLE "{name}"')
+            removed += count
+        except OperationalError:  # lock_timeout: readers hold the parent; the next cleanup drops it
+            continue
+    legacy = [r for r in stale if r not in set(own)]
+    if legacy:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE commissions_dispute SET line_id = NULL WHERE tenant_id = %s AND line_id IN "
+                           "(SELECT id FROM commissions_lineitem WHERE tenant_id = %s AND run_id = ANY(%s))",
+                           [tenant_id, tenant_id, legacy])
+            cursor.execute("DELETE FROM commissions_lineitem WHERE tenant_id = %s AND run_id = ANY(%s)",
+                           [tenant_id, legacy])
+            removed += cursor.rowcount
+    return removed
 
 
 def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
@@ -528,19 +592,24 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
     progress(2, "Retroactive changes to locked periods")
     adjustments = adjustments_for(period=period)
     manual = manual_lines_for(period)
-    everything = pd.concat([frame for frame in (lines, releases, adjustments, manual) if not frame.empty],
-                           ignore_index=True) if any(not f.empty for f in (lines, releases, adjustments, manual)) \
-        else lines
+    everything = lines_concat([lines, releases, adjustments, manual]) if not lines.empty or any(
+        not f.empty for f in (releases, adjustments, manual)) else lines
     progress(3, f"Writing {len(everything):,} lines")
-    written = lines_write(run=run, period=period, lines=everything)
+    # The digests hash column buffers in a thread while the COPY waits on the server (hashlib and
+    # numpy's copies release the GIL); the pool's exit waits for it whatever happens.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-digests") as pool:
+        digests = pool.submit(lambda: (inputs_digest(inputs), _digest_frame(
+            everything.drop(columns=[c for c in ("note",) if c in everything]))))
+        written = lines_write(run=run, period=period, lines=everything)
+        inputs_hash, results_hash = digests.result()
     progress(4, "Statements, draws and balances")
     statements = statements_rebuild(period=period, run=run, inputs=inputs, lines=everything)
     progress(5, "Making the run current")
     previous = period.current_run_id
     if previous:
-        # A superseded run keeps its record (totals, digests); its lines are deleted after the commit
-        # (``superseded_lines_delete``): they are no longer read, and deleting millions of rows inside
-        # the run's transaction cost 19 s. Disputes keep their own copy of the line they question.
+        # A superseded run keeps its record (totals, digests); its partition is dropped after the commit
+        # (``superseded_lines_delete``): its lines are no longer read. Disputes keep their own copy of
+        # the line they question.
         CommissionRun.objects.filter(pk=previous).update(status=RunStatus.SUPERSEDED)
     totals = {
         "credits": len(credits), "lines": written, "people": int(everything["person_id"].nunique()) if written else 0,
@@ -553,9 +622,10 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
     if collected is not None:
         totals["remittances"] = collected
     CommissionRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.SUCCEEDED, finished_at=timezone.now(), inputs_digest=inputs_digest(inputs),
-        results_digest=_digest_frame(everything.drop(columns=[c for c in ("note",) if c in everything])),
+        status=RunStatus.SUCCEEDED, finished_at=timezone.now(), inputs_digest=inputs_hash, results_digest=results_hash,
         totals=totals)
+    if written:
+        line_store.partition_attach(run_id=run.pk)  # last: it holds a lock on the parent until the commit
     CommissionPeriod.objects.filter(pk=period.pk).update(current_run=run)
     progress(6, "Done")
     return {"run": run.pk, **totals}

@@ -12,10 +12,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from commissions.models import CommissionRun, DisputeMessage, LineItem, LineKind, RunStatus
-from commissions.services import disputes, runs
+from commissions.services import disputes, line_store, runs
 
 MODELS = ("dispute", "disputemessage")
 SWEEP_PERIOD = dt.date(2031, 12, 1)
@@ -28,9 +29,13 @@ def commission_dispute_objects(tenant: Any, *, with_attachment: bool = True) -> 
     person = tenant.objects["person"]
     period = runs.period_ensure(start=SWEEP_PERIOD)
     run = CommissionRun.objects.create(period=period, status=RunStatus.SUCCEEDED)
-    line = LineItem.objects.create(run=run, period=period, person=person, kind=LineKind.COMMISSION,
-                                   transaction_date=SWEEP_PERIOD, credited=Decimal("1000.00"), rate=Decimal("0.05"),
-                                   amount=Decimal("50.00"))
+    # Lines are written the one way runs write them: into the run's own partition, then attached.
+    runs.lines_write(run=run, period=period, lines=pd.DataFrame({
+        "person_id": [person.pk], "kind": [LineKind.COMMISSION.value], "date": [pd.Timestamp(SWEEP_PERIOD)],
+        "credited_cents": [100_000], "rate_micro": [50_000], "amount_cents": [5_000]}))
+    line_store.partition_attach(run_id=run.pk)
+    line = LineItem.objects.get(run=run)
+    assert (line.credited, line.rate, line.amount) == (Decimal("1000.00"), Decimal("0.050000"), Decimal("50.00"))
     attachment = SimpleUploadedFile("sweep-note.txt", b"Sweep attachment\n", content_type="text/plain") \
         if with_attachment else None
     dispute = disputes.dispute_open(line=line, user=rep_user, subject="Sweep dispute", body="Rate looks low.",
