@@ -1,7 +1,8 @@
 """REST API of what-if scenarios (resource ``scenarios``, under ``/api/v1/scenarios/``).
 
-List (mine and shared), create (validated per kind and computed at once), read with the stored result,
-delete and share (the author or an admin; anyone else gets 404), recompute, and one result table at a time
+List (mine and shared), create (validated per kind, then computed by a background job: 202 with the job's id),
+read with the stored result, delete and share (the author or an admin; anyone else gets 404), recompute (another
+job, 202), and one result table at a time
 (``results/?table=summary|monthly|assumptions``, exportable with ``?format=csv|xlsx``). The same visibility as the
 pages: a private scenario is 404 to everyone but its author.
 """
@@ -33,12 +34,21 @@ TABLES = ("summary", "monthly", "assumptions")
 class SavedScenarioSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     url = serializers.SerializerMethodField(help_text="The share link (the scenario's page).")
+    status = serializers.SerializerMethodField(help_text=(
+        "computing (its job is queued or running), computed, refused (the latest computation was refused: see "
+        "`error`; any earlier result stays), not_computed."))
+    job_id = serializers.IntegerField(read_only=True, allow_null=True,
+                                      help_text="The latest computation's job (GET /api/v1/jobs/{id}/).")
 
     class Meta:
         model = Scenario
         fields = ["id", "name", "kind", "description", "parameters", "window_end", "window_months", "horizon_months",
-                  "effective_month", "shared", "created_by", "created_at", "computed_at", "inputs_digest", "url"]
+                  "effective_month", "shared", "created_by", "created_at", "status", "job_id", "error",
+                  "computed_at", "inputs_digest", "url"]
         read_only_fields = fields
+
+    def get_status(self, obj: Scenario) -> str:
+        return reads.scenario_status(obj)
 
     def get_url(self, obj: Scenario) -> str:
         from django.urls import reverse
@@ -82,19 +92,36 @@ class ScenarioShareSerializer(serializers.Serializer):
     shared = serializers.BooleanField()
 
 
-class ScenarioRecomputeSerializer(serializers.Serializer):
-    changed = serializers.BooleanField(help_text="Whether the data behind the result changed since last time.")
-    scenario = SavedScenarioDetailSerializer()
+class ScenarioQueuedSerializer(serializers.Serializer):
+    job_id = serializers.IntegerField(help_text="The computation's job: follow it at `job_url` (status, progress; "
+                                                "its `result` says `changed` for a recompute).")
+    job_url = serializers.CharField(help_text="GET /api/v1/jobs/{job_id}/.")
+    scenario = SavedScenarioSerializer(help_text="The scenario; GET it (or its `results/`) once the job has "
+                                                 "succeeded.")
+
+
+def _queued(request: Request, scenario: Scenario, job: Any) -> Response:
+    from django.urls import reverse
+
+    return Response({"job_id": job.pk,
+                     "job_url": request.build_absolute_uri(reverse("api-job-detail", kwargs={"pk": job.pk})),
+                     "scenario": SavedScenarioSerializer(scenario, context={"request": request}).data},
+                    status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(
     list=extend_schema(summary="My scenarios and the shared ones",
                        description="Filter by `kind`, `shared`. `?format=csv|xlsx` exports."),
     retrieve=extend_schema(summary="A scenario with its stored result", responses=SavedScenarioDetailSerializer),
-    create=extend_schema(summary="Create a scenario (computed at once)", request=SavedScenarioCreateSerializer,
-                         responses={201: SavedScenarioDetailSerializer},
-                         description="400 names the parameter that does not fit (a contract, rule or payer of "
-                                     "another organization is not found; a denial rate cannot fall below 0)."),
+    create=extend_schema(summary="Create a scenario (computed by a background job)",
+                         request=SavedScenarioCreateSerializer, responses={202: ScenarioQueuedSerializer},
+                         description="Validates the parameters and saves the scenario, then computes it in a job: "
+                                     "202 with the job's id. Follow `job_url` (or the scenario's `status`) until "
+                                     "the job has succeeded, then read the scenario. 400 names the parameter that "
+                                     "does not fit (a contract, rule or payer of another organization is not "
+                                     "found). A change the data refuses (a denial rate that would fall below 0, "
+                                     "no claims in the window) fails the job; the scenario's `status` is then "
+                                     "`refused` with the reason in `error`."),
     destroy=extend_schema(summary="Delete a scenario (its author or an admin)"),
 )
 class ScenarioViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
@@ -125,8 +152,7 @@ class ScenarioViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.DestroyModel
         body = SavedScenarioCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         scenario = services.scenario_create(user=request_user(request), **body.validated_data)
-        return Response(SavedScenarioDetailSerializer(scenario, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return _queued(request, scenario, scenario.job)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.scenario_delete(scenario=self._managed())
@@ -142,12 +168,18 @@ class ScenarioViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.DestroyModel
         scenario = services.scenario_share(scenario=scenario, shared=body.validated_data["shared"])
         return Response(SavedScenarioSerializer(scenario, context={"request": request}).data)
 
-    @extend_schema(summary="Recompute from today's data", request=None, responses=ScenarioRecomputeSerializer)
+    @extend_schema(summary="Recompute from today's data (a background job)", request=None,
+                   responses={202: ScenarioQueuedSerializer},
+                   description="202 with the job's id; while a computation of the scenario is queued or running, "
+                               "that job (no second one). The job's `result.changed` says whether the data behind "
+                               "the figures changed since the previous computation. 400 when the scenario's "
+                               "contract no longer exists.")
     @action(detail=True, methods=["post"])
     def recompute(self, request: Request, pk: str) -> Response:
-        scenario, changed = services.scenario_recompute(scenario=self.get_object())
-        return Response({"changed": changed,
-                         "scenario": SavedScenarioDetailSerializer(scenario, context={"request": request}).data})
+        scenario = self.get_object()
+        job = services.scenario_recompute_start(scenario=scenario, user=request_user(request))
+        scenario.job = job
+        return _queued(request, scenario, job)
 
     @extend_schema(summary="One table of the stored result",
                    parameters=[OpenApiParameter("table", str, enum=list(TABLES),

@@ -4,7 +4,8 @@
 analyst, "exit" the contract whose latest review has the lowest margin (20% of its volume re-captured, shared),
 lower the initial denial rate of the payer with the most initial denials by 3 points (shared), and, where there are
 intake rules, tighten the busiest allowed-with-authorization rule to not allowed (kept private). Idempotent: an
-organization that already has scenarios is left as it is.
+organization that already has scenarios is left as it is. Computed in the seeding itself (no job: the demo
+runs without a worker).
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def seed(org: Organization) -> ScenarioOutcome:
                            "parameters": {"rule_id": rule.pk, "decision": "not_allowed"}})
         for spec in wanted:
             try:
-                services.scenario_create(user=analyst, **spec)
+                services.scenario_create(user=analyst, compute_now=True, **spec)
             except ValidationError as exc:  # e.g. a payer whose denial rate is already below 3%
                 outcome.refused.append(f"{spec['name']}: {' '.join(exc.messages)}")
             else:

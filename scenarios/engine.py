@@ -34,8 +34,8 @@ RECAPTURED = "recaptured"  # the pseudo-payer of re-captured volume in the cash 
 
 CLAIM_COLUMNS = ["claim_id", "payer_id", "program_id", "contract_id", "admission_id", "service_month", "lag_days",
                  "charge", "expected", "paid", "adjudicated", "denied", "initially_denied", "direct_cost", "rcm_cost"]
-ADMISSION_COLUMNS = ["admission_id", "payer_id", "plan_name", "program_id", "level_of_care", "admitted_in_window",
-                     "patient_days", "authorized"]
+ADMISSION_COLUMNS = ["admission_id", "payer_id", "plan_name", "program_id", "level_of_care", "admitted_on",
+                     "admitted_in_window", "patient_days", "authorized"]
 CENT = Decimal("0.01")
 
 
@@ -87,6 +87,8 @@ class Change:
     program_id: int | None = None
     level_of_care: str = ""
     decision: str = ""
+    rule_from: dt.date | None = None  # the tightened rule's effective dates (inclusive; None: open-ended)
+    rule_to: dt.date | None = None
     delta_points: float = 0.0
     rework_cost_per_denial: float | None = None
 
@@ -135,10 +137,9 @@ def exit_contract(inp: Inputs, ch: Change) -> Effect:
                            ("Re-captured net revenue", recaptured)])
 
 
-def refused_admissions(inp: Inputs, ch: Change) -> pd.Series:
-    """Admissions of the window the tighter decision refuses: the payer's (plan's) stays in the program (or
-    level of care) admitted in the window; all of them when not allowed, those with no authorization covering
-    the admission day when allowed with authorization."""
+def _rule_targets(inp: Inputs, ch: Change) -> tuple[pd.Series, pd.Series]:
+    """(the stays admitted in the window that the rule is about: payer, plan, program or level of care;
+    whether each stay's admission day falls within the rule's effective dates)."""
     a = inp.admissions
     match = a["admitted_in_window"].astype(bool) & (a["payer_id"].map(_key) == ch.payer_id)
     if ch.plan_name:
@@ -147,20 +148,44 @@ def refused_admissions(inp: Inputs, ch: Change) -> pd.Series:
         match &= a["program_id"].map(_key) == ch.program_id
     else:
         match &= a["level_of_care"] == ch.level_of_care
+    lo, hi = ch.rule_from, ch.rule_to
+    in_force = a["admitted_on"].map(lambda d: (lo is None or d >= lo) and (hi is None or d <= hi)).astype(bool)
+    return match, in_force
+
+
+def refused_admissions(inp: Inputs, ch: Change) -> pd.Series:
+    """Admissions of the window the tighter decision refuses: the payer's (plan's) stays in the program (or
+    level of care) admitted in the window on a day the rule is in force (its effective dates, inclusive); all of
+    them when not allowed, those with no authorization covering the admission day when allowed with
+    authorization. Stays admitted outside the rule's dates keep their base-case figures."""
+    match, in_force = _rule_targets(inp, ch)
+    match &= in_force
     if ch.decision == NOT_ALLOWED:
         return match
     if ch.decision == ALLOWED_WITH_AUTHORIZATION:
-        return match & ~a["authorized"].astype(bool)
+        return match & ~inp.admissions["authorized"].astype(bool)
     raise ScenarioError("decision", "A tighter intake decision is not allowed, or allowed with authorization.")
+
+
+def _in_force_in_window(inp: Inputs, ch: Change) -> str:
+    """The rule's effective dates intersected with the window, for the assumptions."""
+    start, end = inp.window[0], add_months(inp.window[-1], 1) - dt.timedelta(days=1)
+    lo = max(start, ch.rule_from) if ch.rule_from else start
+    hi = min(end, ch.rule_to) if ch.rule_to else end
+    return f"{lo.isoformat()} to {hi.isoformat()}" if lo <= hi else "not in force in the window"
 
 
 def tighten_intake_rule(inp: Inputs, ch: Change) -> Effect:
     refused = refused_admissions(inp, ch)
+    target, in_force = _rule_targets(inp, ch)
     ids = set(inp.admissions.loc[refused, "admission_id"].astype(int))
     removed = inp.claims["admission_id"].map(_key).isin(ids)
     return Effect(removed_claims=removed, removed_admissions=refused,
                   details=[("Admissions refused", int(refused.sum())),
-                           ("Their claims in the window", int(removed.sum()))])
+                           ("Their claims in the window", int(removed.sum())),
+                           ("Rule in force (admission days in the window)", _in_force_in_window(inp, ch)),
+                           ("Admissions outside the rule's dates (kept as in the base case)",
+                            int((target & ~in_force).sum()))])
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ class ScenarioForm(forms.Form):
     program_id = forms.ModelChoiceField(queryset=Program.objects.order_by("name"), required=False, label="Program")
     level_of_care = forms.ChoiceField(choices=[("", "---------"), *LevelOfCare.choices], required=False,
                                       label="or level of care")
+    rule_effective_from = forms.DateField(required=False, label="In force for admissions from (blank: open)",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    rule_effective_to = forms.DateField(required=False, label="to (blank: open)",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
     decision = forms.ChoiceField(choices=TIGHTER, required=False, label="Tighter decision")
     # denial rate
     payer_id = forms.ModelChoiceField(queryset=Payer.objects.order_by("name"), required=False, label="Payer")
@@ -75,7 +79,8 @@ class ScenarioForm(forms.Form):
             params = {"rule_id": d["rule_id"].pk if d["rule_id"] else None,
                       "payer_id": d["intake_payer_id"].pk if d["intake_payer_id"] else None,
                       "plan_name": d["plan_name"], "program_id": d["program_id"].pk if d["program_id"] else None,
-                      "level_of_care": d["level_of_care"], "decision": d["decision"]}
+                      "level_of_care": d["level_of_care"], "decision": d["decision"],
+                      "effective_from": d["rule_effective_from"], "effective_to": d["rule_effective_to"]}
         else:
             params = {"payer_id": d["payer_id"].pk if d["payer_id"] else None, "delta_points": d["delta_points"],
                       "rework_cost_per_denial": d["rework_cost_per_denial"]}
@@ -85,4 +90,5 @@ class ScenarioForm(forms.Form):
 
 
 # Form field of each service error key (services name parameters as the API does).
-ERROR_FIELDS = {"payer_id": ("payer_id", "intake_payer_id")}
+ERROR_FIELDS = {"payer_id": ("payer_id", "intake_payer_id"), "effective_from": ("rule_effective_from",),
+                "effective_to": ("rule_effective_to",)}

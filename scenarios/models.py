@@ -1,8 +1,10 @@
 """Saved what-if scenarios: one change (exit a contract, tighten an intake rule, move a payer's denial rate)
 measured against the base case of a window of months, with the result stored as it was computed.
 
-A scenario is private to its author until shared with everyone in the organization who may view scenarios; its
-detail URL is the share link (a private scenario answers 404 to anyone else). docs/scenarios.md has the formulas.
+A scenario is computed by a background job (``scenarios.tasks``), whose progress its page shows; the stored
+result is the latest successful computation. A scenario is private to its author until shared with everyone in
+the organization who may view scenarios; its detail URL is the share link (a private scenario answers 404 to
+anyone else). docs/scenarios.md has the formulas.
 """
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ class Scenario(TenantModel):
     result = models.JSONField(default=dict, blank=True, help_text="Base and scenario figures as last computed.")
     computed_at = models.DateTimeField(null=True, blank=True)
     inputs_digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the data the result used.")
+    job = models.ForeignKey("revops.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            help_text="The latest computation (a background job with a progress bar).")
+    error = models.TextField(blank=True, help_text="Why the latest computation was refused (the data does not fit "
+                                                   "the change); empty when it succeeded.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -32,9 +33,20 @@ ADMIN = "admin"
 
 def visible_scenarios(*, user: Any) -> QuerySet[Scenario]:
     """The user's own scenarios and every shared one of the active organization."""
-    rows = Scenario.objects.select_related("created_by")
+    rows = Scenario.objects.select_related("created_by", "job")
     uid = getattr(user, "pk", None)
     return rows.filter(Q(shared=True) | Q(created_by_id=uid)) if uid else rows.filter(shared=True)
+
+
+def scenario_status(scenario: Scenario) -> str:
+    """``computing`` (its job is queued or running), ``refused`` (the latest computation was refused),
+    ``computed``, or ``not_computed`` (never computed: its job failed for another reason, or was pruned)."""
+    job = scenario.job
+    if job is not None and not job.is_finished:
+        return "computing"
+    if scenario.error:
+        return "refused"
+    return "computed" if scenario.computed_at else "not_computed"
 
 
 def may_manage(*, scenario: Scenario, user: Any, role: str | None) -> bool:
@@ -126,7 +138,7 @@ ORDER BY w.claim_id
 # window, a stay still in care through the window's last day. ``authorized``: an authorization of the stay
 # covers its admission day (the intake violations rule).
 ADMISSIONS_SQL = """
-SELECT a.id AS admission_id, a.payer_id, a.plan_name, a.program_id, p.level_of_care,
+SELECT a.id AS admission_id, a.payer_id, a.plan_name, a.program_id, p.level_of_care, a.admitted_on,
        (a.admitted_on >= %(start)s AND a.admitted_on < %(end)s) AS admitted_in_window,
        greatest(0, least(coalesce(a.discharged_on, greatest(%(last_day)s::date, a.admitted_on)), %(last_day)s::date)
                    - greatest(a.admitted_on, %(start)s::date) + 1) AS patient_days,
@@ -194,18 +206,23 @@ def initial_denial_kpi(window: tuple[dt.date, ...], payer_id: int) -> dict[str, 
     return {"claims_submitted": int(submitted), "initially_denied": int(denied), "rate": rate}
 
 
-def scenario_inputs(*, window: tuple[dt.date, ...], horizon: int) -> tuple[engine.Inputs, dict[str, Any]]:
+def scenario_inputs(*, window: tuple[dt.date, ...], horizon: int,
+                    progress: Callable[[int, str], None] | None = None) -> tuple[engine.Inputs, dict[str, Any]]:
     """The engine's inputs for the active organization, and data notes (claims missing from the expected
-    reimbursement, i.e. not yet recomputed)."""
+    reimbursement, i.e. not yet recomputed). ``progress(step, message)`` is told before each read (steps 0-2)."""
+    report = progress or (lambda step, message: None)
     params = _params(window)
+    report(0, "Reading the window's claims and allocating costs")
     names, rows = _fetch(CLAIMS_SQL, params)
     claims = engine.frame(rows, names)[engine.CLAIM_COLUMNS]
     claims = _floats(claims, ["charge", "expected", "paid", "direct_cost", "rcm_cost", "lag_days"])
     for col in ("adjudicated", "denied", "initially_denied"):
         claims[col] = claims[col].astype(bool)
+    report(1, f"Reading stays ({len(claims):,} claims read)")
     names, rows = _fetch(ADMISSIONS_SQL, params)
     admissions = engine.frame(rows, names)[engine.ADMISSION_COLUMNS]
     admissions["patient_days"] = admissions["patient_days"].astype("float64")
+    report(2, "Reading cost totals and days to pay")
     with connection.cursor() as cur:
         cur.execute(COST_TOTALS_SQL, params)
         direct_total, rcm_total, missing = cur.fetchone()
@@ -224,6 +241,7 @@ def inputs_digest(inp: engine.Inputs, parameters: dict[str, Any]) -> str:
                                                         round(inp.rcm_cost_total, 6), inp.org_days_to_pay,
                                                         sorted((str(k), v) for k, v in inp.days_to_pay.items())],
                         default=str).encode())
-    for df in (inp.claims, inp.admissions):
-        h.update(pd.util.hash_pandas_object(df.astype(str), index=False).values.tobytes())
+    for df in (inp.claims, inp.admissions):  # row hashes of the values as read (objects hashed by their text)
+        h.update(",".join(f"{c}:{t}" for c, t in df.dtypes.items()).encode())
+        h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
     return h.hexdigest()

@@ -1,5 +1,6 @@
 """Scenario pages (mounted at ``scenarios/``): the list (mine and shared), the form, a scenario's base vs
-scenario tables with the cash chart, share / recompute / delete, and CSV/Excel of every table.
+scenario tables with the cash chart (and its computation's progress bar while the job runs: the page body is
+fetched again with htmx when the job finishes), share / recompute / delete, and CSV/Excel of every table.
 
 Resource ``scenarios`` (view and change: admins, executives, analysts). A private scenario is 404 to everyone but
 its author; sharing and deleting are for the author (and admins): for anyone else the scenario is not found.
@@ -16,6 +17,8 @@ from django.urls import reverse
 
 from revops.access import CHANGE, allowed, require_access
 from revops.exports import FORMATS, Column, export_response
+from revops.jobs import job_live_progress
+from revops.models import JobStatus
 
 from . import selectors as reads
 from . import services
@@ -32,7 +35,7 @@ def _fmt(request: HttpRequest) -> str | None:
 
 
 def _visible(request: HttpRequest, pk: int) -> Scenario:
-    return get_object_or_404(reads.visible_scenarios(user=request.user), pk=pk)
+    return get_object_or_404(reads.visible_scenarios(user=request.user).select_related("job"), pk=pk)
 
 
 def _managed(request: HttpRequest, pk: int) -> Scenario:
@@ -62,6 +65,7 @@ LIST_COLUMNS = [
     Column("effective_month", "effective_month"), Column("horizon_months", "horizon_months"),
     Column("shared", "shared"), Column("author", lambda s: s.created_by and s.created_by.username),
     Column("created_at", "created_at"), Column("computed_at", "computed_at"),
+    Column("status", lambda s: reads.scenario_status(s)), Column("refused_because", "error"),
     Column("net_revenue_delta", lambda s: _headline(s, "net_revenue")),
     Column("margin_delta", lambda s: _headline(s, "margin")),
     Column("cash_delta_horizon", lambda s: (s.result or {}).get("totals", {}).get("cash_delta")),
@@ -75,6 +79,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     if fmt := _fmt(request):
         return export_response(rows=rows, columns=LIST_COLUMNS, stem="Scenarios", fmt=fmt)
     for s in rows:
+        s.status = reads.scenario_status(s)
         s.margin_delta, s.cash_delta = _headline(s, "margin"), (s.result or {}).get("totals", {}).get("cash_delta")
     return render(request, "scenarios/list.html", {
         "mine": [s for s in rows if s.created_by_id == request.user.pk],
@@ -106,7 +111,7 @@ def scenario_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, f"Scenario “{scenario.name}” computed and saved.")
+                messages.success(request, f"Scenario “{scenario.name}” saved; it is being computed.")
                 return redirect("scenarios_detail", pk=scenario.pk)
         status = 400
     else:
@@ -153,8 +158,13 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
         columns = {"summary": SUMMARY_COLUMNS, "monthly": MONTHLY_COLUMNS, "assumptions": ASSUMPTION_COLUMNS}[table]
         return export_response(rows=result.get(table, []), columns=columns, stem=f"{scenario.name} {table}", fmt=fmt)
     role = getattr(request, "role", None)
-    return render(request, "scenarios/detail.html", {
-        "scenario": scenario, "result": result, "chart": _chart(result),
+    job = job_live_progress(scenario.job) if scenario.job is not None else None
+    template = "scenarios/detail.html#scenario-body" if getattr(request, "htmx", False) else "scenarios/detail.html"
+    return render(request, template, {
+        "scenario": scenario, "result": result, "chart": _chart(result), "job": job,
+        "computing": job is not None and not job.is_finished,
+        # After a recompute: whether the data changed since the computation before it (None: nothing to say).
+        "recompute_changed": (job.result or {}).get("changed") if job and job.status == JobStatus.SUCCEEDED else None,
         "share_url": request.build_absolute_uri(reverse("scenarios_detail", kwargs={"pk": scenario.pk})),
         "can_manage": reads.may_manage(scenario=scenario, user=request.user, role=role),
         "can_recompute": reads.may_recompute(scenario=scenario, user=request.user, role=role)})
@@ -178,12 +188,11 @@ def scenario_recompute(request: HttpRequest, pk: int) -> HttpResponse:
     if (bad := _post_only(request)) is not None:
         return bad
     try:
-        scenario, changed = services.scenario_recompute(scenario=scenario)
+        services.scenario_recompute_start(scenario=scenario, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Recomputed: the data changed since the last computation." if changed
-                         else "Recomputed: the data is unchanged, so are the figures.")
+        messages.success(request, "Recomputing from today's data; the figures below are replaced when it finishes.")
     return redirect("scenarios_detail", pk=scenario.pk)
 
 

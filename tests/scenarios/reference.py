@@ -56,6 +56,10 @@ def evaluate(inp: engine.Inputs, ch: engine.Change) -> dict[str, Any]:
                 continue
             if ch.program_id is None and a["level_of_care"] != ch.level_of_care:
                 continue
+            if ch.rule_from is not None and a["admitted_on"] < ch.rule_from:
+                continue  # admitted before the rule is in force: kept as in the base case
+            if ch.rule_to is not None and a["admitted_on"] > ch.rule_to:
+                continue
             if ch.decision == engine.NOT_ALLOWED or not a["authorized"]:
                 removed_stays.add(j)
         ids = {stays[j]["admission_id"] for j in removed_stays}

@@ -23,7 +23,7 @@ def scenario_objects(tenant: Any) -> dict[str, Any]:
     expected_recompute(claim_ids=[claim.pk])
     scenario = services.scenario_create(
         name="Sweep scenario", kind="tighten_intake_rule", window_end=dt.date(2024, 6, 1), window_months=1,
-        horizon_months=1, shared=True, user=tenant.users[Role.ADMIN],
+        horizon_months=1, shared=True, user=tenant.users[Role.ADMIN], compute_now=True,
         parameters={"payer_id": tenant.objects["payer"].pk, "program_id": tenant.objects["program"].pk,
                     "decision": "not_allowed"})
     return {"scenario": scenario}

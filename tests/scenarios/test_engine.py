@@ -2,12 +2,13 @@
 comments from the rows listed there."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
 from scenarios import engine
-from tests.scenarios.frames import APR, MAR, MAY, inputs
+from tests.scenarios.frames import APR, FEB, MAR, MAY, inputs
 
 D = Decimal
 
@@ -98,6 +99,49 @@ def test_tighten_intake_rule_not_allowed_and_authorization_already_there():
                                                          payer_id=2, program_id=10,
                                                          decision=engine.ALLOWED_WITH_AUTHORIZATION))
     assert all(r["delta"] in (0, D("0.00")) for r in authorized["summary"])  # stay 1001 was authorized
+
+
+def _with_a_february_stay():
+    """The world plus stay 1002 (payer 1, plan "PPO", program 10, admitted Feb 10, 6 patient-days, no
+    authorization) and its claim c5 (payer 1, program 10, no contract, Feb: charge 700, paid 300; direct 100,
+    RCM 20). Totals: direct 1100, RCM 120. Base: 5 claims, 3 stays, 36 days, revenue 2100, margin 880."""
+    return inputs(extra_claims=[(5, 1, 10, None, 1002, FEB, 0.0, 700.0, None, 300.0, True, False, False, 100.0, 20.0)],
+                  extra_admissions=[(1002, 1, "PPO", 10, "php", dt.date(2025, 2, 10), True, 6.0, False)],
+                  direct_cost_total=1100.0, rcm_cost_total=120.0)
+
+
+def test_tighten_intake_rule_only_within_its_effective_dates():
+    inp = _with_a_february_stay()
+
+    def change(**dates):
+        return engine.Change(kind=engine.TIGHTEN_INTAKE_RULE, effective_month=MAR, payer_id=1, program_id=10,
+                             decision=engine.NOT_ALLOWED, **dates)
+
+    # In force from February 1: stay 1000 (admitted January 5) is outside the rule's dates and keeps its base
+    # figures; only stay 1002 and c5 leave: claims 4, stays 2, days 30, revenue 2100 - 300 = 1800, direct
+    # 1100 - 100 = 1000, RCM 120 - 20 = 100, margin 700 (-180).
+    february = engine.evaluate(inp, change(rule_from=FEB))
+    s = summary(february)
+    assert s["margin"][0] == D("880.00")
+    assert [s[k][1] for k in ("claims", "admissions", "patient_days", "claims_denied")] == [4, 2, 30, 1]
+    assert (s["net_revenue"][1], s["direct_cost"][1], s["rcm_cost"][1], s["margin"]) == (
+        D("1800.00"), D("1000.00"), D("100.00"), (D("880.00"), D("700.00"), D("-180.00")))
+    # c5's 300 / 2 = 150 a month of payer 1 (30 days: a month later) stops from March: April and May.
+    assert cash(february, "delta") == [D("0.00"), D("-150.00"), D("-150.00")]
+    notes = {a["label"]: a["value"] for a in february["assumptions"]}
+    assert notes["Admissions refused"] == 1
+    assert notes["Rule in force (admission days in the window)"] == "2025-02-01 to 2025-02-28"
+    assert notes["Admissions outside the rule's dates (kept as in the base case)"] == 1
+    # Ending January 31: stay 1000 with c1, c2 leave, stay 1002 stays: revenue 2100 - 800 = 1300, direct
+    # 1100 - 600 = 500, RCM 120 - 40 = 80, margin 720 (-160).
+    assert summary(engine.evaluate(inp, change(rule_to=dt.date(2025, 1, 31))))["margin"][2] == D("-160.00")
+    # No dates (open-ended): both stays, c1, c2, c5: revenue 1000, direct 400, RCM 60, margin 540 (-340).
+    assert summary(engine.evaluate(inp, change()))["margin"][2] == D("-340.00")
+    # A rule in force only after the window changes nothing.
+    later = engine.evaluate(inp, change(rule_from=dt.date(2025, 6, 1)))
+    assert all(r["delta"] in (0, D("0.00")) for r in later["summary"])
+    assert {a["label"]: a["value"] for a in later["assumptions"]}[
+        "Rule in force (admission days in the window)"] == "not in force in the window"
 
 
 def test_denial_rate_falls_for_a_payer():

@@ -13,14 +13,18 @@ from tests.scenarios import reference
 
 WINDOW = (dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1))
 cents = st.integers(min_value=0, max_value=500_000).map(lambda c: c / 100)
+# Admission days and rule dates from a month before the window to a month after it.
+DAYS = st.dates(min_value=dt.date(2024, 12, 1), max_value=dt.date(2025, 4, 30))
 
 
 @st.composite
 def worlds(draw):
     stays = []
     for sid in range(draw(st.integers(0, 4))):
+        admitted = draw(DAYS)
         stays.append((1000 + sid, draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from(["", "PPO", "hmo"])),
-                      draw(st.sampled_from([10, 11])), draw(st.sampled_from(["php", "iop"])), draw(st.booleans()),
+                      draw(st.sampled_from([10, 11])), draw(st.sampled_from(["php", "iop"])), admitted,
+                      WINDOW[0] <= admitted < engine.add_months(WINDOW[-1], 1),
                       float(draw(st.integers(0, 90))), draw(st.booleans())))
     claims = []
     for cid in range(draw(st.integers(1, 12))):
@@ -46,11 +50,21 @@ def worlds(draw):
         ch = engine.Change(kind=kind, effective_month=effective, contract_id=draw(st.sampled_from([100, 101])),
                            recapture_pct=float(draw(st.integers(0, 100))))
     elif kind == engine.TIGHTEN_INTAKE_RULE:
-        program = draw(st.sampled_from([10, 11, None]))
-        ch = engine.Change(kind=kind, effective_month=effective, payer_id=draw(st.sampled_from([1, 2, 3])),
-                           plan_name=draw(st.sampled_from(["", "ppo", "HMO"])), program_id=program,
-                           level_of_care="" if program else draw(st.sampled_from(["php", "iop"])),
-                           decision=draw(st.sampled_from([engine.NOT_ALLOWED, engine.ALLOWED_WITH_AUTHORIZATION])))
+        # Usually aimed at one of the stays (its payer, plan or every plan, program or level of care), so that the
+        # rule's effective dates decide; otherwise any target.
+        if stays and draw(st.integers(0, 3)):
+            stay = draw(st.sampled_from(stays))
+            payer, plan = stay[1], draw(st.sampled_from(["", stay[2].upper()]))
+            program = draw(st.sampled_from([stay[3], None]))
+            level = "" if program else stay[4]
+        else:
+            payer, plan = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from(["", "ppo", "HMO"]))
+            program = draw(st.sampled_from([10, 11, None]))
+            level = "" if program else draw(st.sampled_from(["php", "iop"]))
+        ch = engine.Change(kind=kind, effective_month=effective, payer_id=payer, plan_name=plan, program_id=program,
+                           level_of_care=level,
+                           decision=draw(st.sampled_from([engine.NOT_ALLOWED, engine.ALLOWED_WITH_AUTHORIZATION])),
+                           rule_from=draw(st.one_of(st.none(), DAYS)), rule_to=draw(st.one_of(st.none(), DAYS)))
     else:
         ch = engine.Change(kind=kind, effective_month=effective, payer_id=draw(st.sampled_from([1, 2, 3])),
                            delta_points=float(draw(st.integers(-100, 100))),

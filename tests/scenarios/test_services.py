@@ -20,8 +20,9 @@ D = Decimal
 
 
 def create(kind, parameters, **kw):
+    """Computed in the call (the job path is tests/scenarios/test_jobs.py)."""
     return services.scenario_create(name=f"t {kind}", kind=kind, parameters=parameters, window_end=FEB,
-                                    window_months=2, horizon_months=3, **kw)
+                                    window_months=2, horizon_months=3, compute_now=True, **kw)
 
 
 def summary(s):
@@ -66,6 +67,37 @@ def test_tighten_intake_rule_on_the_database_world(scenario_world, tenant_a):
     kept = create("tighten_intake_rule", {"payer_id": b.pk, "level_of_care": "php",
                                           "decision": "allowed_with_authorization"})
     assert all(r["delta"] in ("0", "0.00") for r in kept.result["summary"])  # stay Y was authorized
+
+
+def test_tightened_rule_keeps_admissions_outside_its_effective_dates(scenario_world, tenant_a):
+    from intake import services as intake_services
+
+    a, php = scenario_world["a"], scenario_world["php"]
+    # Two rules of payer A in PHP, one after the other: to January 31, and from February 1 (open-ended).
+    january = intake_services.intake_rule_save(payer=a, program=php, decision="allowed", plan_name="PPO",
+                                               effective_from=dt.date(2024, 1, 1), effective_to=dt.date(2025, 1, 31))
+    february = intake_services.intake_rule_save(payer=a, program=php, decision="allowed_with_authorization",
+                                                plan_name="PPO", effective_from=FEB)
+    # Stay X (admitted January 6, no authorization) is under the January rule: tightened, X and c1, c2 leave as
+    # in the exit above (margin -450 -> -115).
+    s = create("tighten_intake_rule", {"rule_id": january.pk, "decision": "allowed_with_authorization"})
+    assert s.parameters["effective_from"] == "2024-01-01" and s.parameters["effective_to"] == "2025-01-31"
+    assert summary(s)["margin"] == ("-450.00", "-115.00", "335.00")
+    assert "(admissions from 2024-01-01 to 2025-01-31)" in s.description
+    # The February rule is in force for February only; X was admitted in January and keeps its base figures.
+    s = create("tighten_intake_rule", {"rule_id": february.pk, "decision": "not_allowed"})
+    assert all(r["delta"] in ("0", "0.00") for r in s.result["summary"])
+    notes = {r["label"]: r["value"] for r in s.result["assumptions"]}
+    assert notes["Rule in force (admission days in the window)"] == "2025-02-01 to 2025-02-28"
+    assert notes["Admissions outside the rule's dates (kept as in the base case)"] == 1
+    # Without a rule, dates may be given directly; the end may not come before the start.
+    s = create("tighten_intake_rule", {"payer_id": a.pk, "program_id": php.pk, "decision": "not_allowed",
+                                       "effective_to": "2025-01-06"})
+    assert summary(s)["margin"][2] == "335.00"
+    with pytest.raises(ValidationError) as err:
+        create("tighten_intake_rule", {"payer_id": a.pk, "program_id": php.pk, "decision": "not_allowed",
+                                       "effective_from": "2025-02-01", "effective_to": "2025-01-01"})
+    assert "effective_to" in err.value.message_dict
 
 
 def test_allocation_agrees_with_the_contract_review_and_patient_days_with_program_profitability(scenario_world,
@@ -128,7 +160,7 @@ def test_window_and_effective_month_are_checked(scenario_world, tenant_a):
         create("exit_contract", {"contract_id": scenario_world["contract"].pk}, effective_month=FEB)
     assert "effective_month" in err.value.message_dict
     with pytest.raises(ValidationError) as err:
-        services.scenario_create(name="x", kind="exit_contract", window_end=dt.date(2020, 1, 1),
+        services.scenario_create(name="x", kind="exit_contract", window_end=dt.date(2020, 1, 1), compute_now=True,
                                  parameters={"contract_id": scenario_world["contract"].pk})
     assert "window_end" in err.value.message_dict  # no claims then
 
