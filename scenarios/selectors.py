@@ -19,7 +19,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from contracts.services.reviews import DAY_BASED_LEVELS
+from contracts.services.reviews import COST_BASIS_CTES, DAY_BASED_LEVELS
 from rcm_feeds import kpis
 from revops.access import allowed
 from revops.tenancy import require_tenant_id
@@ -89,23 +89,10 @@ WITH ce AS (
     WHERE e.tenant_id = %(t)s AND e.status NOT IN ('void', 'superseded')
 ), w AS (
     SELECT * FROM ce WHERE ce.service_date >= %(start)s AND ce.service_date < %(end)s
-), units AS (
-    SELECT ce.claim_id, ce.program_id, date_trunc('month', ce.service_date)::date AS month,
-           CASE WHEN pg.level_of_care = ANY(%(day_levels)s)
-                THEN (SELECT coalesce(sum(x.units), 0) FROM (
-                         SELECT max(coalesce(l.units, 1)) AS units FROM contracts_lineexpectation l
-                         WHERE l.tenant_id = %(t)s AND l.claim_id = ce.claim_id GROUP BY l.service_date) x)
-                ELSE ce.lines_total END AS units
-    FROM ce JOIN revops_program pg ON pg.id = ce.program_id
-    WHERE ce.service_date >= %(start)s AND ce.service_date < %(end)s
-), program_month AS (
-    SELECT program_id, month, sum(units) AS units FROM units GROUP BY 1, 2
-), costs AS (
-    SELECT pc.program_id, pc.month, sum(pc.amount) AS amount FROM intake_programcost pc
-    WHERE pc.tenant_id = %(t)s AND pc.month >= %(start)s AND pc.month < %(end)s GROUP BY 1, 2
+), {cost_basis}
 ), direct AS (
     SELECT u.claim_id, c.amount * u.units / pm.units AS amount
-    FROM units u JOIN program_month pm ON pm.program_id = u.program_id AND pm.month = u.month AND pm.units > 0
+    FROM basis u JOIN program_month pm ON pm.program_id = u.program_id AND pm.month = u.month AND pm.units > 0
     JOIN costs c ON c.program_id = u.program_id AND c.month = u.month
 ), submitted AS (
     SELECT date_trunc('month', submitted_on)::date AS month, count(*) AS n FROM ce
@@ -133,6 +120,7 @@ LEFT JOIN direct d ON d.claim_id = w.claim_id
 LEFT JOIN rcm r ON r.month = date_trunc('month', w.submitted_on)::date
 ORDER BY w.claim_id
 """
+CLAIMS_SQL = CLAIMS_SQL.replace("{cost_basis}", COST_BASIS_CTES.strip())
 
 # Stays overlapping the window. Patient-days as program profitability counts them: calendar days inside the
 # window, a stay still in care through the window's last day. ``authorized``: an authorization of the stay

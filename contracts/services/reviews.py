@@ -32,6 +32,26 @@ def add_quarters(start: dt.date, n: int) -> dt.date:
     return dt.date(start.year + m // 12, m % 12 + 1, 1)
 
 
+# The cost allocation's basis, one definition for the reviews and the scenarios app (docs/contracts.md, "Costs"):
+# allocation units per current claim with its service date in [start, end) (patient-days for day-based levels of
+# care, claim lines otherwise), their sum per program and month, and the direct program costs of those months.
+# Needs a CTE ``ce`` of the current claim expectations and the parameters t, start, end and day_levels.
+COST_BASIS_CTES = """basis AS (  -- allocation units per claim: patient-days (day-based levels) or claim lines (others)
+    SELECT ce.claim_id, ce.contract_id, ce.program_id, date_trunc('month', ce.service_date)::date AS month,
+           CASE WHEN pg.level_of_care = ANY(%(day_levels)s)
+                THEN (SELECT coalesce(sum(x.units), 0) FROM (
+                         SELECT max(coalesce(l.units, 1)) AS units FROM contracts_lineexpectation l
+                         WHERE l.tenant_id = %(t)s AND l.claim_id = ce.claim_id GROUP BY l.service_date) x)
+                ELSE ce.lines_total END AS units
+    FROM ce JOIN revops_program pg ON pg.id = ce.program_id
+    WHERE ce.service_date >= %(start)s AND ce.service_date < %(end)s
+), program_month AS (
+    SELECT program_id, month, sum(units) AS units FROM basis GROUP BY program_id, month
+), costs AS (
+    SELECT pc.program_id, pc.month, sum(pc.amount) AS amount FROM intake_programcost pc
+    WHERE pc.tenant_id = %(t)s AND pc.month >= %(start)s AND pc.month < %(end)s GROUP BY pc.program_id, pc.month"""
+
+
 # Per contract: figures of the quarter [start, end) and the claim count of the quarter before.
 REVIEW_SQL = """
 WITH ce AS (
@@ -51,20 +71,7 @@ WITH ce AS (
            count(*) FILTER (WHERE d.appealed_on IS NOT NULL AND d.status = 'overturned') AS appeals_won
     FROM rcm_feeds_denial d WHERE d.tenant_id = %(t)s AND d.claim_id IN (SELECT claim_id FROM q)
     GROUP BY d.claim_id
-), basis AS (  -- allocation units per claim: patient-days (day-based levels) or claim lines (others)
-    SELECT ce.claim_id, ce.contract_id, ce.program_id, date_trunc('month', ce.service_date)::date AS month,
-           CASE WHEN pg.level_of_care = ANY(%(day_levels)s)
-                THEN (SELECT coalesce(sum(x.units), 0) FROM (
-                         SELECT max(coalesce(l.units, 1)) AS units FROM contracts_lineexpectation l
-                         WHERE l.tenant_id = %(t)s AND l.claim_id = ce.claim_id GROUP BY l.service_date) x)
-                ELSE ce.lines_total END AS units
-    FROM ce JOIN revops_program pg ON pg.id = ce.program_id
-    WHERE ce.service_date >= %(start)s AND ce.service_date < %(end)s
-), program_month AS (
-    SELECT program_id, month, sum(units) AS units FROM basis GROUP BY program_id, month
-), costs AS (
-    SELECT pc.program_id, pc.month, sum(pc.amount) AS amount FROM intake_programcost pc
-    WHERE pc.tenant_id = %(t)s AND pc.month >= %(start)s AND pc.month < %(end)s GROUP BY pc.program_id, pc.month
+), {cost_basis}
 ), direct AS (
     SELECT b.contract_id, round(sum(c.amount * b.units / pm.units), 2) AS amount
     FROM (SELECT contract_id, program_id, month, sum(units) AS units FROM basis
@@ -107,6 +114,8 @@ FROM unnest(%(contracts)s::bigint[]) AS k(id)
 LEFT JOIN figures f ON f.contract_id = k.id LEFT JOIN direct d ON d.contract_id = k.id
 LEFT JOIN rcm r ON r.contract_id = k.id LEFT JOIN prev p ON p.contract_id = k.id
 """
+
+REVIEW_SQL = REVIEW_SQL.replace("{cost_basis}", COST_BASIS_CTES.strip())
 
 
 def review_figures(*, contract_ids: list[int], start: dt.date) -> dict[int, dict[str, Any]]:
