@@ -401,7 +401,8 @@ def main() -> int:
         patched = [(runs, "lines_write", write_original)]
         runs.lines_write = capture
         for module, name in ((runs, "line_columns"), (line_store, "partition_attach"), (runs, "inputs_digest"),
-                             (runs, "_digest_frame"), (runs.crediting, "uncredited"), (runs, "lines_concat")):
+                             (runs, "_digest_frame"), (runs.crediting, "credits_and_unowned"),
+                             (runs.crediting, "uncredited"), (runs, "lines_concat")):
             original, wrapper = timed(module, name)
             patched.append((module, name, original))
             setattr(module, name, wrapper)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,13 @@ def _active(frame: pd.DataFrame, date: str, start: str, end: str) -> pd.DataFram
 
 
 def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The credits of transactions dated in [start, end), typed for the engine.
+    """The credits of transactions dated in [start, end), typed for the engine (see ``credits_and_unowned``)."""
+    return credits_and_unowned(start=start, end=end)[0]
+
+
+def credits_and_unowned(*, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The credits of transactions dated in [start, end), typed for the engine, and what ``uncredited``
+    reports for the period, counted from the same frames (no second pass over the transactions).
 
     Set-based in pandas: the period's transactions stream out with ``COPY``; ownership, reporting
     lines, coverage, teams, assignments and versions are small tables joined to them with merges
@@ -87,7 +94,7 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
         WHERE tenant_id = %(t)s AND transaction_date >= %(s)s AND transaction_date < %(e)s
     """, params)
     if txn.empty:
-        return typed_credits(pd.DataFrame(columns=CREDIT_COLUMNS))
+        return typed_credits(pd.DataFrame(columns=CREDIT_COLUMNS)), {"unowned_transactions": 0, "unowned_amount": "0"}
     txn["date"] = _ns(txn["date"])
     # Reversals are credited like their originals: the original's people, date and splits.
     originals = _frame("""
@@ -125,6 +132,7 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
         part["share_micro"], part["credited_cents"] = 1_000_000, part["amount_cents"]
         part["role"], part["territory_id"] = "direct", 0
         parts.append(part)
+    nobody = (~split & (txn["named_person"] == 0)).to_numpy()  # unowned unless an owner is found below
     owned = ~split & (txn["named_person"] == 0) & (txn["account_id"] > 0)
     if owned.any():
         ownership = _frame("""
@@ -140,6 +148,7 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
         part["share_micro"], part["credited_cents"] = 1_000_000, part["amount_cents"]
         part["role"] = "owner"
         parts.append(part)
+        nobody &= ~txn["txn_id"].isin(part["txn_id"]).to_numpy()
     columns = ["txn_id", "credit_date", "person_id", "role", "share_micro", "credited_cents", "territory_id"]
     primary = (pd.concat([p[columns] for p in parts], ignore_index=True) if parts
                else pd.DataFrame({c: pd.Series(dtype=np.int64) for c in columns}))
@@ -221,7 +230,18 @@ def credits_for(*, start: dt.date, end: dt.date) -> pd.DataFrame:
     for column in ("basis", "service_line_id", "date", "reverses_txn_id", "orig_date", "orig_amount_cents",
                    "amount_cents"):
         out[column] = txn[column].to_numpy()[at]
-    return typed_credits(out)
+    # What ``uncredited`` counts, from the frames above: no split, nobody named, no owner on the credit
+    # date. Where its SQL could see otherwise (a reversal whose original is not on file, a credit date on
+    # or after the period's end that the ownership read above leaves out), ask it.
+    credit_dates = txn["credit_date"].to_numpy()
+    if np.isnat(credit_dates).any() or (credit_dates >= np.datetime64(end, "ns")).any():
+        unowned = uncredited(start=start, end=end)
+    else:
+        count = int(nobody.sum())
+        cents = int(txn["amount_cents"].to_numpy()[nobody].sum())
+        unowned = {"unowned_transactions": count,
+                   "unowned_amount": str(Decimal(cents).scaleb(-2)) if count else "0"}
+    return typed_credits(out), unowned
 
 
 def typed_credits(frame: pd.DataFrame) -> pd.DataFrame:

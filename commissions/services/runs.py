@@ -206,7 +206,7 @@ def prior_paid_for(*, period: CommissionPeriod, credits: pd.DataFrame) -> pd.Dat
 
 def compute_period(period: CommissionPeriod) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Credits and engine lines of ``period`` from today's inputs (nothing written)."""
-    credits = crediting.credits_for(start=period.start, end=period.end)
+    credits, unowned = crediting.credits_and_unowned(start=period.start, end=period.end)
     prior = prior_paid_for(period=period, credits=credits)
     # A clawback may reach a component of an older version than any credit of this period names.
     clawed = set(Component.objects.filter(pk__in=prior["component_id"].unique().tolist())
@@ -216,7 +216,8 @@ def compute_period(period: CommissionPeriod) -> tuple[pd.DataFrame, pd.DataFrame
     lines = engine.compute_lines(credits=credits, components=components, versions=versions, quotas=quotas,
                                  prior_paid=prior, period_start=np.datetime64(period.start, "D"),
                                  period_end=np.datetime64(period.end, "D"))
-    inputs = {"credits": credits, "components": components, "versions": versions, "quotas": quotas}
+    inputs = {"credits": credits, "components": components, "versions": versions, "quotas": quotas,
+              "unowned": unowned}
     return credits, lines, inputs
 
 
@@ -616,7 +617,7 @@ def _run_in_transaction(run_id: int, progress: Progress) -> dict[str, Any]:
         "earned": str(Decimal(int(lines["amount_cents"].sum()) if not lines.empty else 0) / 100),
         "adjustments": str(Decimal(int(adjustments["amount_cents"].sum()) if not adjustments.empty else 0) / 100),
         "payout": statements["payout"], "statements": statements["count"],
-        **crediting.uncredited(start=period.start, end=period.end),
+        **inputs["unowned"],  # counted by crediting (``crediting.uncredited`` in one SQL query: the same)
         "unassigned_credits": int((credits["version_id"] == 0).sum()) if not credits.empty else 0,
     }
     if collected is not None:

@@ -152,3 +152,33 @@ def test_the_pandas_crediting_agrees_with_the_one_query_sql_reference(world):
     # 8 primary credits (X1, X2 x2, X3, P1, R2 x2, R3), 8 team, 3 overlay (X1, X3, R3 on T1), 8 + 8 overrides.
     assert len(fast) == 35
     assert rows(fast) == rows(slow)
+
+
+def test_the_unowned_counts_of_crediting_equal_the_uncredited_query(world):
+    """A run takes the unowned counts from ``credits_and_unowned`` (the frames crediting already has);
+    ``uncredited`` is the one-query statement of the same rule."""
+    with tenant_context(world.a.org):
+        cw = fixtures.build()
+        nobody = world.a.objects["account"].pk  # no owner on any date
+        transactions_upsert(rows=[
+            ("U1", "bookings", nobody, None, None, dt.date(2026, 3, 7), Decimal("250"), "", None, "", ""),
+            ("U2", "bookings", nobody, None, None, dt.date(2026, 3, 8), Decimal("100.10"), "", None, "", ""),
+        ])
+        transactions_upsert(rows=[
+            # A reversal of an unowned deal is unowned too; one of an owned deal (X1, Pat's) is not.
+            ("UR1", "bookings", nobody, None, None, dt.date(2026, 3, 20), Decimal("-250"), "", "U1", "cancellation",
+             ""),
+            ("R1", "bookings", cw["accounts"]["A"].pk, None, None, dt.date(2026, 3, 21), Decimal("-600"), "", "X1",
+             "cancellation", ""),
+            # Named and split deals are credited whoever owns the account.
+            ("N1", "bookings", nobody, cw["quinn"].pk, None, dt.date(2026, 3, 9), Decimal("70"), "", None, "", ""),
+        ])
+        frame, unowned = crediting.credits_and_unowned(start=fixtures.MAR, end=fixtures.APR)
+        sql = crediting.uncredited(start=fixtures.MAR, end=fixtures.APR)
+        assert frame.equals(crediting.credits_for(start=fixtures.MAR, end=fixtures.APR))
+        empty = crediting.credits_and_unowned(start=dt.date(2027, 1, 1), end=dt.date(2027, 2, 1))[1]
+        empty_sql = crediting.uncredited(start=dt.date(2027, 1, 1), end=dt.date(2027, 2, 1))
+    # U1 250 + U2 100.10 - UR1 250 = 100.10 over three transactions.
+    assert unowned == sql == {"unowned_transactions": 3, "unowned_amount": "100.10"}
+    assert empty == empty_sql == {"unowned_transactions": 0, "unowned_amount": "0"}
+
