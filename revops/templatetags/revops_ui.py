@@ -1,6 +1,7 @@
-"""Template helpers of the shared pages: the role's navigation and matrix checks."""
+"""Template helpers of the shared pages: the role's navigation, matrix checks and number formatting."""
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -31,3 +32,20 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def num(value: Any) -> Any:
+    """A number with thousands separators and the decimal places it came with: ``"2233150.13"`` ->
+    ``2,233,150.13``, ``2137`` -> ``2,137``. Anything that is not a number (None, "", text) is returned as is."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return value
+    if not d.is_finite():
+        return value
+    exponent = d.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return f"{d:,.{places}f}"
