@@ -774,6 +774,7 @@ SUMMARY_SQL = """
 
 
 @transaction.atomic
+@transaction.atomic
 def attainment_summary_refresh(*, plan: QuotaPlan) -> int:
     """Rebuild the plan's leaf-month attainment summary (``LeafAttainmentMonth``) from its quota months.
 
@@ -783,6 +784,9 @@ def attainment_summary_refresh(*, plan: QuotaPlan) -> int:
     (``quotas.selectors.summary_is_current``). Returns the number of rows written."""
     tenant_id = require_tenant_id()
     start = plan.effective_from
+    # One rebuild of a plan at a time (two dashboard requests may both find it stale): the second waits and
+    # rebuilds after the first committed, instead of failing on the unique key; readers see old or new rows.
+    QuotaPlan.objects.select_for_update().filter(pk=plan.pk).values_list("pk", flat=True).first()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM quotas_leafattainmentmonth WHERE tenant_id = %s AND plan_id = %s",
                        [tenant_id, plan.pk])
