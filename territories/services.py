@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from revops.audit import audit_bulk
@@ -257,7 +258,13 @@ def plan_delete(*, plan: TerritoryPlan) -> None:
     if plan.status in (PlanStatus.ACTIVE, PlanStatus.ARCHIVED):
         raise ValidationError("An active or archived plan is part of the ownership history and is kept.")
     PlanAssignment.objects.filter(plan=plan).delete()
-    plan.delete()
+    try:
+        plan.delete()
+    except (ProtectedError, RestrictedError) as exc:  # e.g. a quota plan built on this draft
+        users = sorted({f"{o._meta.verbose_name} “{o}”" for o in exc.args[1]})
+        raise ValidationError(
+            f"This plan cannot be deleted while {', '.join(users)} uses it: delete that first, or keep the plan."
+        ) from exc
 
 
 # -- hierarchy -------------------------------------------------------------------------------------

@@ -251,6 +251,23 @@ def test_delete_keeps_history_plans(a, world):
     assert RuleKind.ZIP == "zip"
 
 
+def test_a_draft_a_quota_plan_is_built_on_is_refused_with_the_reason_and_left_whole(a, world):
+    from quotas import services as quota_services
+
+    rep1, rep2 = _people(world)
+    plan, t1, _ = _two_territory_plan("Base", rep1, rep2)
+    quota_services.plan_create(name="FY plan", fiscal_year=2025, territory_plan=plan,
+                               company_target=Decimal("120000"))
+    from territories.models import Territory
+
+    territories = Territory.objects.filter(plan=plan).count()
+    with pytest.raises(ValidationError, match="quota plan “FY plan” uses it"):
+        services.plan_delete(plan=plan)
+    assert Territory.objects.filter(plan=plan).count() == territories == 2  # nothing half-deleted
+    response = world.a.client("admin").post(f"/territories/plans/{plan.pk}/delete/")
+    assert response.status_code == 400 and "FY plan" in response.content.decode()
+
+
 def test_travel_proxy_is_the_mean_distance_to_the_territory_centroid(a):
     plan = services.plan_create(name="Travel", effective_from=JAN, potential_basis="revenue")
     t1 = services.territory_create(plan=plan, code="T1", name="Equator")
