@@ -110,6 +110,17 @@ def build_tenant(name: str, slug: str, kind: str) -> Tenant:
     return tenant
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _files_in_tmp(tmp_path_factory: Any) -> None:
+    """Stored files and feed inboxes go to this run's temporary directory (one per pytest-xdist worker),
+    not the checkout's var/: two workers' organizations share ids, so their inbox paths would meet."""
+    from django.conf import settings as django_settings
+
+    root = tmp_path_factory.mktemp("files")
+    django_settings.MEDIA_ROOT = root / "media"
+    django_settings.RCM_INBOX_ROOT = root / "inbox"
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
