@@ -101,6 +101,13 @@ DATABASES = {
         engine="revops.dbbackend",
     )
 }
+# Postgres JIT compiles any plan the planner thinks expensive. On this product's reporting joins the estimates
+# are poor, and compiling cost seconds before the first row (docs/benchmarks.md: the KPI refresh, scenarios, the
+# executive dashboard's program profitability), so it is off for the application's connections. DB_JIT=on
+# restores the server's setting.
+if os.environ.get("DB_JIT", "off") != "on":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -140,3 +140,10 @@ def test_audit_events_are_append_only(world):
         event = AuditEvent.objects.first()
         with pytest.raises(Exception, match="append-only"), transaction.atomic():
             AuditEvent.objects.filter(pk=event.pk).update(object_repr="x", after={"forged": True})
+
+
+def test_application_connections_run_without_jit(db):
+    """settings: Postgres JIT is off for the app's connections (compiling mis-estimated reporting plans cost seconds)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
