@@ -20,7 +20,9 @@ by later runs of the same sizes (``--rebuild`` builds it again):
 
 Timed: ``commissions.services.runs.run_execute`` for March (crediting SQL, engine, binary COPY of every
 line into the run's own partition, its index, statements, attaching the partition, commit), stage by
-stage. Peak memory is the process's maximum resident set at the commit. After the commit, timed apart:
+stage, with the CPU seconds of this process (all threads) and of its database backend (read from /proc
+when Postgres runs on this machine): less disturbed by other work on the cores than the wall clock. Peak
+memory is the process's maximum resident set at the commit. After the commit, timed apart:
 planner statistics for the new partition and dropping the superseded run's partition.
 
 Baselines, in the same run:
@@ -289,6 +291,21 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def cpu_seconds(backend_pid: int | None) -> tuple[float, float | None]:
+    """CPU seconds used so far by this process (all threads) and, when Postgres runs on this machine and its
+    /proc entry is readable, by the database backend serving it: a measure the other work on the cores
+    disturbs far less than the wall clock."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    server = None
+    if backend_pid is not None:
+        try:
+            fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            server = None
+    return usage.ru_utime + usage.ru_stime, server
+
+
 def reference_ratio(args: argparse.Namespace, full_credits: int, batch_seconds: float) -> tuple[float, float, bool]:
     """The reference engine on a sample of people (all their credits), extrapolated by credits."""
     import pandas as pd
@@ -408,6 +425,12 @@ def main() -> int:
             setattr(module, name, wrapper)
         load_before = load()
         run = runs.run_start(period=period, enqueue=False)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_pid = cursor.fetchone()[0]
+        cpu_before = cpu_seconds(backend_pid)
         started = time.perf_counter()
         try:
             runs.run_execute(run_id=run.pk, checkpoint=checkpoint, cleanup=False)
@@ -415,6 +438,7 @@ def main() -> int:
             for module, name, original in patched:
                 setattr(module, name, original)
         total = time.perf_counter() - started
+        cpu_after = cpu_seconds(backend_pid)
         stages.append(("(commit)", total))
         peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         load_after = load()
@@ -434,6 +458,10 @@ def main() -> int:
         print("  of which: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts.items()))
         print(f"  total {total:.2f} s to the commit (target {TARGET_SECONDS:.0f} s), peak memory {peak_gib:.2f} GiB "
               f"(target {TARGET_GIB:.0f} GiB)")
+        server_cpu = ("not readable" if cpu_after[1] is None or cpu_before[1] is None
+                      else f"{cpu_after[1] - cpu_before[1]:.2f} s")
+        print(f"  CPU time to the commit: this process {cpu_after[0] - cpu_before[0]:.2f} s (all threads), "
+              f"its database backend {server_cpu}")
         print(f"  then, after the commit: ANALYZE of the run's partition {analyze_seconds:.2f} s; the superseded "
               f"runs' {removed:,} lines removed (partition dropped) in {cleanup_seconds:.2f} s")
         frame = captured.get("lines")

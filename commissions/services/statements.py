@@ -41,10 +41,16 @@ def _sums(lines: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby("person_id", sort=True).sum().reset_index()[columns]
 
 
+def line_sums(lines: pd.DataFrame) -> pd.DataFrame:
+    """``_sums`` of a run's lines, for ``statements_rebuild(sums=...)``: a run computes them in a thread
+    while its COPY runs on the server."""
+    return _sums(lines)
+
+
 def _people_frame(period: CommissionPeriod, run: CommissionRun, inputs: dict[str, Any],
-                  lines: pd.DataFrame) -> pd.DataFrame:
+                  lines: pd.DataFrame, sums: pd.DataFrame | None = None) -> pd.DataFrame:
     tenant_id = require_tenant_id()
-    sums = _sums(lines)
+    sums = _sums(lines) if sums is None else sums
     with connection.cursor() as cursor:
         # Draws: the assignment in force on the period's last day; a draw applies while draw_until is open.
         cursor.execute("""
@@ -91,11 +97,12 @@ def _people_frame(period: CommissionPeriod, run: CommissionRun, inputs: dict[str
 
 @transaction.atomic
 def statements_rebuild(*, period: CommissionPeriod, run: CommissionRun, inputs: dict[str, Any],
-                       lines: pd.DataFrame) -> dict[str, Any]:
+                       lines: pd.DataFrame, sums: pd.DataFrame | None = None) -> dict[str, Any]:
     """Recompute every statement of ``period`` from ``run`` (whose ``lines`` are the frame it wrote). A statement whose payout changes loses
-    its approvals; people with no line any more keep a zero statement (so a paid number never vanishes)."""
+    its approvals; people with no line any more keep a zero statement (so a paid number never vanishes).
+    ``sums``: ``line_sums(lines)`` if the caller has them already."""
     tenant_id = require_tenant_id()
-    people = _people_frame(period, run, inputs, lines)
+    people = _people_frame(period, run, inputs, lines, sums)
     paid = engine.payouts(people=people) if not people.empty else people
     existing = {s.person_id: s for s in Statement.objects.filter(period=period)}
     seen = set()

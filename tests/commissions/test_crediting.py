@@ -182,3 +182,22 @@ def test_the_unowned_counts_of_crediting_equal_the_uncredited_query(world):
     assert unowned == sql == {"unowned_transactions": 3, "unowned_amount": "100.10"}
     assert empty == empty_sql == {"unowned_transactions": 0, "unowned_amount": "0"}
 
+
+
+def test_credits_and_their_digest_do_not_depend_on_the_order_the_server_returns_rows(world, monkeypatch):
+    """A large table's sequential scan may start where another scan of it stopped (synchronized scans),
+    so the period's transactions can arrive in any order: the credits (and the run's inputs digest)
+    come out the same, transactions in id order and splits in (transaction, split) order."""
+    from pandas.testing import assert_frame_equal
+
+    from commissions.services import runs
+
+    with tenant_context(world.a.org):
+        fixtures.build()  # X2 is split 75/25
+        in_order = crediting.credits_for(start=fixtures.MAR, end=fixtures.APR)
+        read = crediting.copy_frame
+        monkeypatch.setattr(crediting, "copy_frame", lambda *a, **k: read(*a, **k).iloc[::-1].reset_index(drop=True))
+        reversed_ = crediting.credits_for(start=fixtures.MAR, end=fixtures.APR)
+    assert len(in_order) == 14  # X1 and X3: owner, overlay, two overrides; X2: two splits, four overrides
+    assert_frame_equal(in_order, reversed_, check_exact=True)
+    assert runs._digest_frame(in_order) == runs._digest_frame(reversed_)

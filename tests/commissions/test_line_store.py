@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from commissions.models import CommissionRun, Dispute, LineItem, RunStatus
 from commissions.services import line_store, runs
-from revops.tenancy import tenant_context
+from revops.tenancy import cross_tenant_access, tenant_context
 from tests.commissions import fixtures
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,89 @@ def test_ids_of_two_runs_never_meet(world):
         assert second - first >= line_store.ID_BLOCK
         with pytest.raises(ValueError):
             line_store.line_ids_reserve(line_store.ID_BLOCK + 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# The run's table stores only what varies by line (session 7): the organization and period once in the
+# catalog, the columns laid out without alignment padding. Earlier partitions (the parent's layout) read
+# alongside.
+
+_LINE_VALUES = ("id", "tenant_id", "run_id", "period_id", "person_id", "kind", "component_id", "version_id",
+                "transaction_id", "transaction_date", "credit_role", "credit_rule_id", "credit_share", "credited",
+                "attainment_before", "attainment_after", "tier", "rate", "amount", "held", "release_on",
+                "source_period_id", "note")
+
+
+def _attributes(table: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname, attlen, atthasmissing, attmissingval::text FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [table])
+        return cursor.fetchall()
+
+
+def test_a_runs_table_keeps_organization_and_period_once_and_no_padding(world):
+    with tenant_context(world.a.org):
+        fixtures.build()
+        march = runs.period_ensure(start=fixtures.MAR)
+        run = runs.run_now(period=march)
+        name = line_store.partition_name(run.pk)
+        attributes = _attributes(name)
+        # Added after the COPY: one catalog value each, not stored in the lines.
+        assert attributes[-2:] == [("tenant_id", 8, True, f"{{{world.a.org.pk}}}"),
+                                   ("period_id", 8, True, f"{{{march.pk}}}")]
+        stored = attributes[:-2]
+        assert not any(missing for _n, _l, missing, _v in stored)
+        widths = [length for _n, length, _m, _v in stored]
+        # 8-byte columns first, then 4 (dates), 2 (tier), then the variable-length ones (-1): no padding.
+        assert widths == sorted(widths, key=lambda w: -w if w > 0 else 99)
+        assert stored[0][0] == "id" and {n for n, *_ in attributes} == set(_LINE_VALUES)
+        with connection.cursor() as cursor:
+            # The run's lines read their organization, run and period through the parent and the partition.
+            cursor.execute(f'SELECT count(*), count(*) FILTER (WHERE tenant_id = %s AND run_id = %s AND period_id = %s) '
+                           f'FROM "{name}"', [world.a.org.pk, run.pk, march.pk])
+            total, scoped = cursor.fetchone()
+        assert total == scoped == run.totals["lines"] > 0
+        assert set(LineItem.objects.filter(run=run).values_list("tenant_id", "run_id", "period_id")) == {
+            (world.a.org.pk, run.pk, march.pk)}
+    # A row of another organization cannot be put into the table, even with row-level security lifted.
+    with cross_tenant_access("test: the partition's own organization check"), \
+            pytest.raises(IntegrityError, match="_tenant"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO \"{name}\" (id, tenant_id, run_id, period_id, person_id, kind, credit_role, "
+                       f"credited, amount, held, note) VALUES (1, {world.b.org.pk}, {run.pk}, {march.pk}, 1, 'manual', "
+                       f"'', 0, 1, 0, 'smuggled')")
+
+
+def test_lines_of_an_earlier_layout_read_like_the_new_ones(world):
+    """A partition written before session 7 (the parent's column order, the organization, run and period in
+    every row) and one in the new layout answer the same queries with the same values."""
+    with tenant_context(world.a.org):
+        fixtures.build()
+        march = runs.period_ensure(start=fixtures.MAR)
+        run = runs.run_now(period=march)
+        earlier = CommissionRun.objects.create(period=march, status=RunStatus.SUPERSEDED)
+        new, old = line_store.partition_name(run.pk), line_store.partition_name(earlier.pk)
+        compared = ", ".join(c for c in _LINE_VALUES if c not in ("id", "run_id"))
+        with connection.cursor() as cursor:
+            # Session 5's table: LIKE the parent, constants stored per row, filled from the new partition.
+            cursor.execute(f'CREATE TABLE "{old}" (LIKE {line_store.PARENT} INCLUDING DEFAULTS INCLUDING '
+                           f'CONSTRAINTS, CONSTRAINT "{old}_scope" CHECK (tenant_id = {world.a.org.pk} AND '
+                           f'run_id = {earlier.pk}))')
+            cursor.execute(f'INSERT INTO "{old}" ({", ".join(_LINE_VALUES)}) SELECT id + 1000000, tenant_id, '
+                           f'{earlier.pk}, {compared.replace("tenant_id, ", "")} FROM "{new}"')
+            cursor.execute(f'ALTER TABLE {line_store.PARENT} ATTACH PARTITION "{old}" FOR VALUES IN ({earlier.pk})')
+            assert [a[:2] for a in _attributes(old)] == [a[:2] for a in _attributes(line_store.PARENT)]
+            cursor.execute(f"SELECT {compared} FROM {line_store.PARENT} WHERE run_id = %s EXCEPT ALL "
+                           f"SELECT {compared} FROM {line_store.PARENT} WHERE run_id = %s", [run.pk, earlier.pk])
+            assert cursor.fetchall() == []
+            cursor.execute(f"SELECT {compared} FROM {line_store.PARENT} WHERE run_id = %s EXCEPT ALL "
+                           f"SELECT {compared} FROM {line_store.PARENT} WHERE run_id = %s", [earlier.pk, run.pk])
+            assert cursor.fetchall() == []
+
+        def totals(r):
+            lines = LineItem.objects.filter(run=r)
+            return (lines.count(), sorted((line.person_id, line.kind, line.amount, line.held, line.release_on,
+                                           line.period_id, line.tenant_id) for line in lines))
+        assert totals(run) == totals(earlier) and totals(run)[0] == run.totals["lines"]
+        # Superseded, the earlier-layout partition is dropped like any other.
+        assert runs.superseded_lines_delete() == run.totals["lines"]
+        assert line_store.partitions_of([run.pk, earlier.pk]) == [run.pk]
