@@ -309,3 +309,42 @@ class ContractReview(TenantModel):
         if not self.expected:
             return None
         return (self.underpayment * 100 / self.expected).quantize(self.expected.__class__("0.01"))
+
+
+class UnderpaymentMonthly(TenantModel):
+    """The underpayment variance's additive measures per (payer, claim service month): a summary of
+    ``ClaimExpectation`` that the payer report (the executive dashboard's underpayment tile) sums instead of
+    scanning the period's claims. Written only by ``contracts.services.reimbursement.underpayment_monthly_refresh``,
+    which ``expected_recompute`` calls for the service months of the claims it recomputes; definitions in
+    ``contracts.selectors`` and docs/contracts.md ("Underpayment variance")."""
+
+    tenant = fact_tenant()
+    payer = loader_link("revops.Payer", null=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    month = models.DateField(help_text="First day of the claims' service month.")
+    total = models.IntegerField(default=0)
+    in_variance = models.IntegerField(default=0)
+    not_adjudicated = models.IntegerField(default=0)
+    denied = models.IntegerField(default=0)
+    no_contract = models.IntegerField(default=0)
+    no_term = models.IntegerField(default=0)
+    charges_no_contract = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    expected = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    paid = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    patient_responsibility = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    variance = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    underpaid_claims = models.IntegerField(default=0)
+    denied_expected = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "month"])]
+
+
+class UnderpaymentMonthlyState(TenantModel):
+    """One row per organization once ``UnderpaymentMonthly`` holds its whole history; until then the underpayment
+    report scans the claim expectations."""
+
+    built_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="underpaymentmonthlystate_tenant_unique")]

@@ -10,6 +10,8 @@
 - ``AdmissionClaim``: the claims of a stay (derived set-based by ``intake.services.admission_claims_link``).
 - ``Authorization``: days or units a payer granted an admission over a date range, with the next review date.
 - ``IntakeRule``: whether a payer (plan) qualifies for a program or level of care, effective-dated.
+- ``ProgramClaimMoney``: the linked claims' money per program, service month and payer (a summary that program
+  profitability reads), with ``ProgramClaimMoneyState`` saying it is built (``intake.services.program_money``).
 
 Definitions of every figure built on these: docs/intake.md.
 """
@@ -182,3 +184,40 @@ class IntakeRule(TenantModel):
     def __str__(self) -> str:
         target = self.program or self.get_level_of_care_display()
         return f"{self.payer} {self.plan_name or 'any plan'} -> {target}: {self.get_decision_display()}"
+
+
+class ProgramClaimMoney(TenantModel):
+    """The money of the claims linked to a program's admissions, per (program, claim service month, payer).
+
+    A summary, never written by hand: ``intake.services.program_money_refresh`` replaces the rows of whole
+    service months, after every RCM load (``rcm_feeds.aggregates.aggregates_refresh``) and whenever links
+    change (``admission_claims_link``). Definitions: ``intake.selectors.profitability`` and docs/intake.md.
+    ``lost`` is the counted denials not overturned (valued at the payer's clean yield when read, so that the
+    yield, which every load moves, is never stored here).
+    """
+
+    program = models.ForeignKey("revops.Program", on_delete=models.DO_NOTHING, related_name="+",
+                                db_constraint=False)
+    month = models.DateField(help_text="First day of the claims' first service month.")
+    payer = models.ForeignKey("revops.Payer", null=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_constraint=False)
+    claims = models.IntegerField(default=0, help_text="Current versions.")
+    gross_charges = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    net_after_denials = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    denied = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    written_off = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    lost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "month", "program"])]
+
+
+class ProgramClaimMoneyState(TenantModel):
+    """One row per organization once ``ProgramClaimMoney`` holds its whole history; until then (an
+    organization whose claims predate the summary) program profitability computes the money from the claims."""
+
+    built_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="programclaimmoneystate_tenant_unique")]

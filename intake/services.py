@@ -102,6 +102,16 @@ def admissions_upsert(*, rows: Iterable[Sequence[Any]], link_claims: bool = True
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT DISTINCT patient_hash FROM {stage}")
         hashes = [r[0] for r in cursor.fetchall()]
+    if updated and not link_claims:
+        # Links kept, but an updated admission may have moved to another program: refresh its claims' months.
+        with connection.cursor() as cursor:
+            moved = _service_months(cursor, f"""
+                SELECT DISTINCT date_trunc('month', c.service_from)::date
+                FROM {stage} s JOIN intake_admission a ON a.tenant_id = %(t)s AND a.external_id = s.external_id
+                JOIN intake_admissionclaim l ON l.tenant_id = %(t)s AND l.admission_id = a.id
+                JOIN rcm_feeds_claim c ON c.tenant_id = %(t)s AND c.id = l.claim_id
+            """, params)
+        program_money_refresh(months=moved)
     staging_drop(stage)
     linked = admission_claims_link(patient_hashes=hashes) if link_claims and (inserted or updated) else 0
     if inserted >= ANALYZE_AFTER:
@@ -121,12 +131,19 @@ def admission_claims_link(*, patient_hashes: Sequence[str] | None = None) -> int
     params: dict[str, Any] = {"t": require_tenant_id(), "h": list(patient_hashes or [])}
     only = patient_hashes is not None
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            DELETE FROM intake_admissionclaim l USING intake_admission a
-            WHERE l.tenant_id = %(t)s AND a.tenant_id = %(t)s AND a.id = l.admission_id
-              {"AND a.patient_hash = ANY(%(h)s)" if only else ""}
+        # The service months of every claim whose link goes or comes: their program money is refreshed below.
+        unlinked = _service_months(cursor, f"""
+            WITH gone AS (
+                DELETE FROM intake_admissionclaim l USING intake_admission a
+                WHERE l.tenant_id = %(t)s AND a.tenant_id = %(t)s AND a.id = l.admission_id
+                  {"AND a.patient_hash = ANY(%(h)s)" if only else ""}
+                RETURNING l.claim_id
+            )
+            SELECT DISTINCT date_trunc('month', c.service_from)::date
+            FROM gone JOIN rcm_feeds_claim c ON c.id = gone.claim_id AND c.tenant_id = %(t)s
         """, params)
         cursor.execute(f"""
+            WITH made AS (
             INSERT INTO intake_admissionclaim (tenant_id, admission_id, claim_id)
             SELECT DISTINCT ON (c.id) %(t)s, a.id, c.id
             FROM rcm_feeds_claim c
@@ -137,10 +154,17 @@ def admission_claims_link(*, patient_hashes: Sequence[str] | None = None) -> int
               {"AND c.patient_hash = ANY(%(h)s)" if only else ""}
             ORDER BY c.id, a.admitted_on DESC, a.id DESC
             ON CONFLICT (tenant_id, claim_id) DO UPDATE SET admission_id = EXCLUDED.admission_id
+            RETURNING claim_id
+            )
+            SELECT (SELECT count(*) FROM made), ARRAY(
+                SELECT DISTINCT date_trunc('month', c.service_from)::date
+                FROM made JOIN rcm_feeds_claim c ON c.id = made.claim_id AND c.tenant_id = %(t)s)
         """, params)
-        linked = cursor.rowcount
+        linked, relinked = cursor.fetchone()
     if linked >= ANALYZE_AFTER:
         _analyze("intake_admissionclaim")
+    # In the same transaction as the links: program profitability never sees links and money disagree.
+    program_money_refresh(months=None if not only else set(unlinked) | set(relinked))
     return linked
 
 
@@ -314,3 +338,123 @@ def program_cost_save(*, program: Program, month: dt.date, category: str, amount
 @transaction.atomic
 def program_cost_delete(*, cost: ProgramCost) -> None:
     cost.delete()
+
+
+# -- the linked claims' money (program profitability's summary) -----------------------------------
+
+# Per (program, service month, payer): the claims linked to the program's admissions whose first service date is in
+# the month, their current versions' count and charges, payments (reversals net out) and counted denials (denied,
+# written off = denied - recovered of those written off, lost = not overturned). Exactly what
+# ``intake.selectors.profitability`` summed per claim before (tests/intake/test_program_money.py keeps that query
+# as the reference); the payer's clean yield is applied to ``lost`` when read.
+_PROGRAM_MONEY_SQL = """
+    WITH lc AS (
+        SELECT a.program_id, date_trunc('month', c.service_from)::date AS month, c.id, c.payer_id, c.charge,
+               (c.frequency <> '8' AND r.original_claim_id IS NULL) AS is_current
+        FROM intake_admissionclaim l
+        JOIN intake_admission a ON a.id = l.admission_id AND a.tenant_id = %(t)s
+        JOIN rcm_feeds_claim c ON c.id = l.claim_id AND c.tenant_id = %(t)s
+        -- a current version (selectors.common.current_version): not a void, and no claim names it as its original
+        LEFT JOIN (SELECT DISTINCT x.original_claim_id FROM rcm_feeds_claim x
+                   WHERE x.tenant_id = %(t)s AND x.original_claim_id IS NOT NULL) r ON r.original_claim_id = c.id
+        WHERE l.tenant_id = %(t)s AND {in_months}
+    ), paid AS (
+        SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
+        WHERE cp.tenant_id = %(t)s AND cp.claim_id IN ({in_period}) GROUP BY cp.claim_id
+    ), den AS (
+        SELECT d.claim_id, sum(d.denied_charge) AS denied,
+               coalesce(sum(d.denied_charge - d.recovered_amount) FILTER (WHERE d.status = 'written_off'), 0)
+                   AS written_off,
+               coalesce(sum(d.denied_charge) FILTER (WHERE d.status <> 'overturned'), 0) AS lost
+        FROM ({counted}) d GROUP BY d.claim_id
+    )
+    INSERT INTO intake_programclaimmoney (tenant_id, program_id, month, payer_id, claims, gross_charges,
+                                          net_after_denials, denied, written_off, lost)
+    SELECT %(t)s, lc.program_id, lc.month, lc.payer_id,
+           count(*) FILTER (WHERE lc.is_current), coalesce(sum(lc.charge) FILTER (WHERE lc.is_current), 0),
+           coalesce(sum(paid.paid), 0), coalesce(sum(den.denied), 0), coalesce(sum(den.written_off), 0),
+           coalesce(sum(den.lost), 0)
+    FROM lc LEFT JOIN paid ON paid.claim_id = lc.id LEFT JOIN den ON den.claim_id = lc.id
+    GROUP BY lc.program_id, lc.month, lc.payer_id
+"""
+
+
+@transaction.atomic
+def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
+    """Replace the active organization's ``ProgramClaimMoney`` rows of the claims' service ``months`` (any date in
+    each; None: every month) with the linked claims' money recomputed from the claims. The first refresh of an
+    organization builds every month (and marks the summary built), whatever ``months`` says. Rows written.
+
+    Refreshes of one organization are serialized on its state row, so two concurrent loads cannot both delete
+    and then both insert a month."""
+    from .selectors.common import counted_denials
+
+    t = require_tenant_id()
+    wanted = None if months is None else sorted({d.replace(day=1) for d in months})
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO intake_programclaimmoneystate (tenant_id, built_at, refreshed_at) VALUES (%s, now(), now())
+            ON CONFLICT (tenant_id) DO UPDATE SET refreshed_at = now() RETURNING (xmax = 0)
+        """, [t])
+        if cursor.fetchone()[0]:
+            wanted = None  # first build: the whole history
+        if wanted is not None and not wanted:
+            return 0
+        params: dict[str, Any] = {"t": t, "all": wanted is None, "months": wanted or []}
+        if wanted is None:
+            in_months = "{c}.service_from IS NOT NULL"
+        else:
+            params["lo"], params["hi"] = wanted[0], (wanted[-1] + dt.timedelta(days=32)).replace(day=1)
+            in_months = ("{c}.service_from >= %(lo)s AND {c}.service_from < %(hi)s "
+                         "AND date_trunc('month', {c}.service_from)::date = ANY(%(months)s::date[])")
+        # Payments and denials of the linked claims of the months (counted denials are per claim payment, and a
+        # claim payment's denials are all its claim's: counting over these claims counts as over every claim). A
+        # full build hash-joins over every claim instead (at the bench's 400,000 links, 3.4-6 s either way on loaded
+        # cores; a month's refresh 0.4-0.7 s, docs/benchmarks.md).
+        in_period = ("SELECT lc.id FROM lc" if wanted is not None else
+                     "SELECT c2.id FROM rcm_feeds_claim c2 WHERE c2.tenant_id = %(t)s AND c2.service_from IS NOT NULL")
+        cursor.execute("SET LOCAL jit = off")  # as the aggregates: misestimated joins made it compile for seconds
+        cursor.execute("DELETE FROM intake_programclaimmoney WHERE tenant_id = %(t)s "
+                       "AND (%(all)s OR month = ANY(%(months)s::date[]))", params)
+        cursor.execute(_PROGRAM_MONEY_SQL.format(in_months=in_months.format(c="c"), in_period=in_period,
+                                                 counted=counted_denials(in_period)), params)
+        return cursor.rowcount
+
+
+def program_money_refresh_after_rcm(*, months: Sequence[dt.date] | None) -> int:
+    """The hook of ``rcm_feeds.aggregates.aggregates_refresh``: its ``months`` are submission, payment and denial
+    months (a load refreshes the submission months of every claim it adds, corrects, pays or denies; a denial's
+    appeal or write-off refreshes its denial month). Refresh the service months of the claims submitted or denied
+    in them."""
+    if months is None:
+        return program_money_refresh(months=None)
+    if not months:
+        return 0
+    firsts = sorted({d.replace(day=1) for d in months})
+    params = {"t": require_tenant_id(), "months": firsts, "lo": firsts[0],
+              "hi": (firsts[-1] + dt.timedelta(days=32)).replace(day=1)}
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT DISTINCT date_trunc('month', c.service_from)::date FROM rcm_feeds_claim c
+            WHERE c.tenant_id = %(t)s AND c.service_from IS NOT NULL AND (
+                (c.submitted_on >= %(lo)s AND c.submitted_on < %(hi)s
+                 AND date_trunc('month', c.submitted_on)::date = ANY(%(months)s::date[]))
+                OR c.id IN (SELECT d.claim_id FROM rcm_feeds_denial d
+                            WHERE d.tenant_id = %(t)s AND d.denied_on >= %(lo)s AND d.denied_on < %(hi)s
+                              AND date_trunc('month', d.denied_on)::date = ANY(%(months)s::date[])))
+        """, params)
+        service_months = [r[0] for r in cursor.fetchall()]
+    return program_money_refresh(months=service_months)
+
+
+def _service_months(cursor: Any, sql_text: str, params: dict[str, Any]) -> list[dt.date]:
+    cursor.execute(sql_text, params)
+    return [r[0] for r in cursor.fetchall() if r[0] is not None]
+
+
+def program_money_backfill() -> int:
+    """Build ``ProgramClaimMoney`` for every organization that has claim links (migration 0006); the others build
+    it on their first refresh and are read from the claims until then. Organizations built."""
+    from revops.tenancy import each_organization_with_rows
+
+    return each_organization_with_rows("intake_admissionclaim", lambda: program_money_refresh(months=None))

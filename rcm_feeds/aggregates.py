@@ -3,13 +3,14 @@
 Three tables (migration 0003), keyed by (tenant, month, payer, program, facility):
 
 - ``rcm_feeds_kpi_monthly``: additive measures of claims (by submission month), remittances
-  (by payment month), A/R snapshots (month of the snapshot) and revenue-cycle cost;
+  (by payment month), A/R snapshots (month of the snapshot) and revenue-cycle cost, and the payments and
+  charges of clean claims (by submission month: intake's payer clean yield, migration 0008);
 - ``rcm_feeds_denial_monthly``: initial denials by denial month, category and first CARC;
 - ``rcm_feeds_denial_resolution_monthly``: resolved denials by denial month and days to resolve
   (a histogram, so the median stays exact after aggregation).
 
 ``FACTS_SQL`` / ``DENIAL_FACTS_SQL`` / ``RESOLUTION_FACTS_SQL`` compute those rows from the raw
-tables; ``aggregates_refresh`` replaces the rows of the given months with them in one
+tables (``FACTS_SQL`` without the clean-yield measures, which no KPI reads); ``aggregates_refresh`` replaces the rows of the given months with them in one
 transaction. A claim's submission-month facts depend on remittances that arrive later, so after
 loading a file call ``aggregates_refresh(months=months_touched_by_file(file_id))``: that set
 includes the submission months of every claim the file's remittances and denials point at.
@@ -27,7 +28,7 @@ from revops.tenancy import require_tenant_id
 KPI_MEASURES: tuple[str, ...] = (
     "claims_submitted", "charges_submitted", "clean_claims", "claims_adjudicated", "first_pass_claims",
     "claims_denied_initial", "charges_denied_initial", "remit_charges", "payments", "contractual",
-    "paid_claims", "days_to_pay_sum", "ar_total", "ar_over_90", "rcm_cost",
+    "paid_claims", "days_to_pay_sum", "ar_total", "ar_over_90", "rcm_cost", "clean_paid", "clean_charges",
 )
 
 
@@ -174,17 +175,45 @@ _COST_BRANCH = _branch(
     f"FROM rcm_feeds_rcmcost rc WHERE rc.tenant_id = %(tenant)s AND {_in_months('rc.month')}",
 )
 
+# The payer's clean yield (intake's "net revenue on paper", docs/intake.md) = clean payments / clean charges
+# over every claim that is a current version (not a void, not replaced: intake.selectors.common.current_version),
+# adjudicated (it has a claim payment; every payment counts, reversals net out) and never denied (no denial
+# row at all, whatever its status), by the claim's submission month. A claim leaves or enters the set when a
+# correction, a payment or a denial arrives for it: ``months_touched_by_file`` includes the submission month
+# of the claim a file corrects (``original_claim_id``), pays or denies, so the refresh after that file keeps
+# these measures right.
+_CLEAN_BRANCH = _branch(
+    "date_trunc('month', c.submitted_on)::date, c.payer_id, c.program_id, c.facility_id",
+    {"clean_paid": "p.paid", "clean_charges": "c.charge"},
+    f"""FROM rcm_feeds_claim c
+        JOIN (SELECT cp.claim_id, sum(cp.paid) AS paid
+              FROM rcm_feeds_claimpayment cp JOIN rcm_feeds_claim c2 ON c2.id = cp.claim_id
+              WHERE cp.tenant_id = %(tenant)s AND c2.tenant_id = %(tenant)s AND {_in_months('c2.submitted_on')}
+              GROUP BY cp.claim_id) p ON p.claim_id = c.id
+        WHERE c.tenant_id = %(tenant)s AND c.frequency <> '8' AND {_in_months('c.submitted_on')}
+          AND NOT EXISTS (SELECT 1 FROM rcm_feeds_claim x WHERE x.tenant_id = c.tenant_id AND x.original_claim_id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM rcm_feeds_denial d WHERE d.tenant_id = %(tenant)s AND d.claim_id = c.id)""",
+)
+
 _SUMS = ", ".join(f"sum({m}) AS {m}" for m in KPI_MEASURES)
-_FACTS = f"""
+_FACT_COLUMNS = f"month, payer_id, program_id, facility_id, {', '.join(KPI_MEASURES)}"
+
+
+def _facts(*branches: str) -> str:
+    return f"""
     WITH originals AS ({_ORIGINALS}),
          first_adjudication AS ({_FIRST_ADJUDICATION}),
          first_denials AS ({_FIRST_DENIALS})
     SELECT %(tenant)s::bigint AS tenant_id, month, payer_id, program_id, facility_id, {_SUMS}
-    FROM ({_CLAIM_BRANCH} UNION ALL {_REMIT_BRANCH} UNION ALL {_DAYS_TO_PAY_BRANCH}
-          UNION ALL {_AR_BRANCH} UNION ALL {_COST_BRANCH}) f (month, payer_id, program_id, facility_id,
-          {", ".join(KPI_MEASURES)})
+    FROM ({" UNION ALL ".join(branches)}) f ({_FACT_COLUMNS})
     GROUP BY month, payer_id, program_id, facility_id
 """
+
+
+_FACTS = _facts(_CLAIM_BRANCH, _REMIT_BRANCH, _DAYS_TO_PAY_BRANCH, _AR_BRANCH, _COST_BRANCH, _CLEAN_BRANCH)
+# What the KPI queries read from the raw tables (``source="raw"``): the same rows without the clean-yield
+# branch, which no KPI reads (its columns are 0 there).
+_KPI_FACTS = _facts(_CLAIM_BRANCH, _REMIT_BRANCH, _DAYS_TO_PAY_BRANCH, _AR_BRANCH, _COST_BRANCH)
 
 # Denials by denial month (the overturn-rate cohort), category and first CARC.
 _DENIAL_FACTS = f"""
@@ -207,7 +236,7 @@ _RESOLUTION_FACTS = f"""
 """
 
 # Every month: what the KPI module reads when it computes from the raw tables.
-FACTS_SQL = with_months(_FACTS, None)
+FACTS_SQL = with_months(_KPI_FACTS, None)
 DENIAL_FACTS_SQL = with_months(_DENIAL_FACTS, None)
 RESOLUTION_FACTS_SQL = with_months(_RESOLUTION_FACTS, None)
 
@@ -251,7 +280,21 @@ def aggregates_refresh(*, months: Iterable[dt.date] | None = None) -> int:
             )
             cursor.execute(f"INSERT INTO {table} ({columns}) {with_months(select, months)}", params)
             written += cursor.rowcount
+    # Program profitability's summary of the linked claims' money (intake.models.ProgramClaimMoney) moves with
+    # the same loads, corrections, payments and denials: refreshed here, in the same transaction, for the service
+    # months of the claims of these months.
+    from intake.services import program_money_refresh_after_rcm
+
+    program_money_refresh_after_rcm(months=months)
     return written
+
+
+def clean_yield_backfill() -> int:
+    """Rebuild every organization's aggregates (all months) once: migration 0008 added the clean-yield measures,
+    which existing rows hold as 0 until then. Organizations without claims are skipped. Organizations done."""
+    from revops.tenancy import each_organization_with_rows
+
+    return each_organization_with_rows("rcm_feeds_claim", aggregates_refresh)
 
 
 MONTHS_TOUCHED_SQL = """

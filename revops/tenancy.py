@@ -287,3 +287,24 @@ class EnableRowLevelSecurity(Operation):
     @property
     def migration_name_fragment(self) -> str:
         return f"rls_{self.model_name.lower()}"
+
+
+def each_organization_with_rows(table: str, action: Any) -> int:
+    """Call ``action()`` inside the tenant context of every organization that has a row in ``table``, in id
+    order: a data migration's backfill of a summary (``table`` is a trusted table name, not user input).
+    Returns how many organizations it ran for."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM revops_organization ORDER BY id")
+        organizations = [row[0] for row in cursor.fetchall()]
+    done = 0
+    for organization in organizations:
+        with tenant_context(organization):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE tenant_id = %s)", [organization])
+                if not cursor.fetchone()[0]:
+                    continue
+            action()
+            done += 1
+    return done

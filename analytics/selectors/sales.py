@@ -323,14 +323,15 @@ TREND_SOURCES = 3
 
 def accuracy(f: Filters) -> dict[str, Any]:
     """The leaderboard at the most scored of company/team/rep and the WAPE trend of its best sources
-    (``forecasting.selectors.accuracy_board`` / ``accuracy_trend``), over every closed period."""
+    (``forecasting.selectors.accuracy_board`` / ``accuracy_trend``, both from one aggregate of the level's scores:
+    ``accuracy_board_and_trends``), over every closed period."""
     from forecasting.models import ForecastScore
-    from forecasting.selectors import accuracy_board, accuracy_trend
+    from forecasting.selectors import accuracy_board_and_trends
 
     level = next((lv for lv in ACCURACY_LEVELS if ForecastScore.objects.filter(level=lv).exists()), None)
     if level is None:
         return {"level": None, "board": [], "trends": []}
-    board = accuracy_board(level=level)
+    board, frames = accuracy_board_and_trends(level=level)
     records = [{k: (None if v != v else v) for k, v in r.items()} for r in board.to_dict("records")]
     sources = []
     for r in records:
@@ -338,7 +339,7 @@ def accuracy(f: Filters) -> dict[str, Any]:
             sources.append(r["source"])
     trends = []
     for source in sources[:TREND_SOURCES]:
-        frame = accuracy_trend(source=source, level=level)
+        frame = frames[source]
         trends.append({"source": source, "points": [
             {"period": r["period__start"], "wape": None if r["wape"] is None or r["wape"] != r["wape"] else r["wape"],
              "n": r["n"]} for r in frame.to_dict("records")]})

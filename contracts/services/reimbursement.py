@@ -13,6 +13,7 @@ each range is a set-based statement, never a loop over claims.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -279,7 +280,15 @@ def expected_recompute(*, payer_ids: Sequence[int] | None = None, claim_ids: Seq
     claim_scope = scope.predicate("c.id", "c.payer_id")
     expectation_scope = scope.predicate("e.claim_id", "e.payer_id")
     line_scope = scope.predicate("l.claim_id", None)
+    whole = {"tenant": tenant, "lo": lo, "hi": hi + 1, **scope.params()}
+    months_sql = _EXPECTATION_MONTHS_SQL.format(scope=expectation_scope)
     with connection.cursor() as cur:
+        if payer_ids is not None or claim_ids is not None:
+            # the service months of the rows about to be replaced (a claim's month can change with a correction)
+            cur.execute(months_sql, whole)
+            months: set[dt.date] | None = {r[0] for r in cur.fetchall()}
+        else:
+            months = None
         cur.execute("ANALYZE contracts_contractterm")  # terms just published have no statistics yet
         for done, start in enumerate(chunks):
             params = {"tenant": tenant, "lo": start, "hi": start + CHUNK_CLAIMS, **scope.params()}
@@ -301,10 +310,14 @@ def expected_recompute(*, payer_ids: Sequence[int] | None = None, claim_ids: Seq
             if progress:
                 progress(done + 1, len(chunks))
         cur.execute(f"SELECT e.status, count(*) FROM contracts_claimexpectation e WHERE e.tenant_id = %(tenant)s "
-                    f"AND {expectation_scope} GROUP BY e.status",
-                    {"tenant": tenant, "lo": lo, "hi": hi + 1, **scope.params()})
+                    f"AND {expectation_scope} GROUP BY e.status", whole)
         for status, n in cur.fetchall():
             counts[f"status_{status}"] = n
+        if months is not None:
+            cur.execute(months_sql, whole)
+            months |= {r[0] for r in cur.fetchall()}
+    # The payer x month summary the underpayment report reads, in the same transaction as the expectations.
+    underpayment_monthly_refresh(months=None if months is None else sorted(months))
     return counts
 
 
@@ -355,3 +368,75 @@ def expected_recompute_job(job: Any) -> dict[str, int]:
 
     return expected_recompute(payer_ids=job.params.get("payer_ids"), claim_ids=job.params.get("claim_ids"),
                               progress=progress)
+
+
+# -- the underpayment summary ------------------------------------------------------------------------------------
+
+# Per (payer, service month), over the claims priced or not (void and superseded ones left out), the additive
+# measures of ``contracts.selectors.underpayment_report`` by payer and of its coverage: the same FILTERs as
+# ``_CLAIM_GROUP_SQL`` and ``_COVERAGE_SQL`` there (tests/contracts/test_underpayment_monthly.py keeps those
+# statements as the reference).
+_UNDERPAYMENT_MONTHLY_SQL = """
+INSERT INTO contracts_underpaymentmonthly (
+    tenant_id, payer_id, month, total, in_variance, not_adjudicated, denied, no_contract, no_term,
+    charges_no_contract, expected, paid, patient_responsibility, variance, underpaid_claims, denied_expected)
+SELECT %(tenant)s, e.payer_id, date_trunc('month', e.service_date)::date, count(*),
+       count(*) FILTER (WHERE {priced} AND NOT e.denied),
+       count(*) FILTER (WHERE e.expected IS NOT NULL AND NOT e.adjudicated),
+       count(*) FILTER (WHERE {priced} AND e.denied),
+       count(*) FILTER (WHERE e.status = 'no_contract'), count(*) FILTER (WHERE e.status = 'no_term'),
+       coalesce(sum(e.charge) FILTER (WHERE e.status = 'no_contract'), 0),
+       coalesce(sum(e.expected) FILTER (WHERE {priced} AND NOT e.denied), 0),
+       coalesce(sum(e.paid) FILTER (WHERE {priced} AND NOT e.denied), 0),
+       coalesce(sum(e.patient_responsibility) FILTER (WHERE {priced} AND NOT e.denied), 0),
+       coalesce(sum({v}) FILTER (WHERE {priced} AND NOT e.denied), 0),
+       count(*) FILTER (WHERE {priced} AND NOT e.denied AND {v} > 0),
+       coalesce(sum(e.expected) FILTER (WHERE {priced} AND e.denied), 0)
+FROM contracts_claimexpectation e
+WHERE e.tenant_id = %(tenant)s AND e.status NOT IN ('void', 'superseded') AND {months}
+GROUP BY e.payer_id, date_trunc('month', e.service_date)
+""".replace("{priced}", "(e.adjudicated AND e.expected IS NOT NULL)").replace(
+    "{v}", "(e.expected - e.paid - e.patient_responsibility)")
+
+_EXPECTATION_MONTHS_SQL = """
+SELECT DISTINCT date_trunc('month', e.service_date)::date FROM contracts_claimexpectation e
+WHERE e.tenant_id = %(tenant)s AND {scope}
+"""
+
+
+@transaction.atomic
+def underpayment_monthly_refresh(*, months: Sequence[Any] | None = None) -> int:
+    """Replace the active organization's ``UnderpaymentMonthly`` rows of the service ``months`` (any date in each;
+    None: all) from ``ClaimExpectation``. The first refresh of an organization builds every month, whatever
+    ``months`` says; refreshes of one organization are serialized on its state row. Rows written."""
+    tenant = require_tenant_id()
+    wanted = None if months is None else sorted({d.replace(day=1) for d in months})
+    with connection.cursor() as cur:
+        cur.execute("""
+            INSERT INTO contracts_underpaymentmonthlystate (tenant_id, built_at, refreshed_at)
+            VALUES (%s, now(), now())
+            ON CONFLICT (tenant_id) DO UPDATE SET refreshed_at = now() RETURNING (xmax = 0)
+        """, [tenant])
+        if cur.fetchone()[0]:
+            wanted = None
+        if wanted is not None and not wanted:
+            return 0
+        params: dict[str, Any] = {"tenant": tenant, "all": wanted is None, "months": wanted or []}
+        if wanted is None:
+            in_months = "TRUE"
+        else:
+            params["lo"], params["hi"] = wanted[0], (wanted[-1] + dt.timedelta(days=32)).replace(day=1)
+            in_months = ("e.service_date >= %(lo)s AND e.service_date < %(hi)s "
+                         "AND date_trunc('month', e.service_date)::date = ANY(%(months)s::date[])")
+        cur.execute("DELETE FROM contracts_underpaymentmonthly WHERE tenant_id = %(tenant)s "
+                    "AND (%(all)s OR month = ANY(%(months)s::date[]))", params)
+        cur.execute(_UNDERPAYMENT_MONTHLY_SQL.replace("{months}", in_months), params)
+        return cur.rowcount
+
+
+def underpayment_monthly_backfill() -> int:
+    """Build ``UnderpaymentMonthly`` for every organization with claim expectations (migration 0004); the others
+    build it on their first recompute and are read from the expectations until then. Organizations built."""
+    from revops.tenancy import each_organization_with_rows
+
+    return each_organization_with_rows("contracts_claimexpectation", lambda: underpayment_monthly_refresh(months=None))

@@ -9,7 +9,11 @@ Definitions (docs/intake.md has them with examples):
   **denied** = counted denials' charges; **written off** = denied - recovered of those written off;
   **net revenue on paper** = after denials + every counted denial not overturned valued at its payer's clean
   yield (payments / charges of the organization's claims adjudicated and never denied; the organization's when
-  the payer has none): what the claims would have collected had none been denied.
+  the payer has none): what the claims would have collected had none been denied. The yields are sums of the
+  RCM monthly aggregates' ``clean_paid`` / ``clean_charges`` (rcm_feeds.aggregates), not a scan of every claim.
+  The linked claims' sums come from the summary ``ProgramClaimMoney`` (per program, service month and payer,
+  refreshed by every RCM load and every link change: intake.services.program_money_refresh), or from the claims
+  while an organization's summary is not built.
 - **direct cost** = ``ProgramCost`` of the period's months; **UR cost / hours** its utilization-review part.
 - margin = net revenue - direct cost (on paper and after denials); per patient-day and per admission divide by
   the period's patient-days and admissions. Money is rounded half-up to the cent once, on the final figure.
@@ -21,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
+
+from django.db import connection, transaction
 
 from revops.models import Program
 from revops.tenancy import require_tenant_id
@@ -147,8 +153,10 @@ def _period_of(month: dt.date, grain: Grain, start: dt.date, end: dt.date) -> tu
     return start, end
 
 
-def _monthly(*, start: dt.date, end: dt.date, program_ids: Sequence[int] | None, as_of: dt.date) -> dict:
-    """Additive measures by (program id, month) for the months from ``start``'s to ``end``'s."""
+def _monthly(*, start: dt.date, end: dt.date, program_ids: Sequence[int] | None, as_of: dt.date,
+             with_unlinked: bool = True) -> dict:
+    """Additive measures by (program id, month) for the months from ``start``'s to ``end``'s (without the
+    unlinked claims' two when ``with_unlinked`` is false)."""
     params = {"t": require_tenant_id(), "start": month_start(start), "end_next": next_month(end), "as_of": as_of,
               "programs": list(program_ids) if program_ids is not None else None}
     only = "AND {col} = ANY(%(programs)s)" if program_ids is not None else ""
@@ -176,48 +184,8 @@ def _monthly(*, start: dt.date, end: dt.date, program_ids: Sequence[int] | None,
         FROM adm a JOIN months m ON a.admitted_on < (m.month + interval '1 month') AND a.last_day >= m.month
         GROUP BY a.program_id, m.month
     """, params)
-    money = rows(f"""
-        WITH lc AS (
-            SELECT a.program_id, date_trunc('month', c.service_from)::date AS month, c.id, c.payer_id, c.charge,
-                   {current_version("c")} AS is_current
-            FROM intake_admissionclaim l
-            JOIN intake_admission a ON a.id = l.admission_id AND a.tenant_id = %(t)s
-            JOIN rcm_feeds_claim c ON c.id = l.claim_id AND c.tenant_id = %(t)s
-            WHERE l.tenant_id = %(t)s {only.format(col="a.program_id")}
-              AND c.service_from >= %(start)s AND c.service_from < %(end_next)s
-        ), paid AS (
-            SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
-            WHERE cp.tenant_id = %(t)s AND cp.claim_id IN (SELECT id FROM lc) GROUP BY cp.claim_id
-        ), den AS (
-            SELECT d.claim_id, sum(d.denied_charge) AS denied,
-                   coalesce(sum(d.denied_charge - d.recovered_amount) FILTER (WHERE d.status = 'written_off'), 0)
-                       AS written_off,
-                   coalesce(sum(d.denied_charge) FILTER (WHERE d.status <> 'overturned'), 0) AS lost
-            FROM ({counted_denials("SELECT id FROM lc")}) d GROUP BY d.claim_id
-        ), clean AS (
-            SELECT c.payer_id, c.charge, p.paid FROM rcm_feeds_claim c
-            JOIN (SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
-                  WHERE cp.tenant_id = %(t)s AND cp.claim_id IS NOT NULL GROUP BY cp.claim_id) p ON p.claim_id = c.id
-            WHERE c.tenant_id = %(t)s AND {current_version("c")}
-              AND NOT EXISTS (SELECT 1 FROM rcm_feeds_denial d WHERE d.tenant_id = %(t)s AND d.claim_id = c.id)
-        ), yields AS (
-            SELECT GROUPING(payer_id) AS whole, payer_id, sum(paid) / nullif(sum(charge), 0) AS y
-            FROM clean GROUP BY GROUPING SETS ((payer_id), ())
-        )
-        SELECT lc.program_id, lc.month,
-               count(*) FILTER (WHERE lc.is_current) AS claims,
-               coalesce(sum(lc.charge) FILTER (WHERE lc.is_current), 0) AS gross_charges,
-               coalesce(sum(paid.paid), 0) AS net_after_denials,
-               coalesce(sum(den.denied), 0) AS denied, coalesce(sum(den.written_off), 0) AS written_off,
-               coalesce(sum(den.lost * coalesce(py.y, org.y, 0)), 0) AS leakage
-        FROM lc
-        LEFT JOIN paid ON paid.claim_id = lc.id
-        LEFT JOIN den ON den.claim_id = lc.id
-        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = lc.payer_id
-        LEFT JOIN yields org ON org.whole = 1
-        GROUP BY lc.program_id, lc.month
-    """, params)
-    unlinked = rows(f"""
+    money = (_money_from_summary if _summary_built(params["t"]) else _money_from_claims)(params, only)
+    unlinked = [] if not with_unlinked else rows(f"""
         SELECT c.program_id, date_trunc('month', c.service_from)::date AS month, count(*) AS unlinked_claims,
                sum(c.charge) AS unlinked_charges
         FROM rcm_feeds_claim c
@@ -242,20 +210,111 @@ def _monthly(*, start: dt.date, end: dt.date, program_ids: Sequence[int] | None,
     return merged
 
 
+_YIELDS = """
+    -- The payer's clean yield, all history, from the RCM monthly aggregates' additive clean measures
+    -- (rcm_feeds.aggregates: payments and charges of current, adjudicated, never-denied claims).
+    SELECT GROUPING(payer_id) AS whole, payer_id, sum(clean_paid) / nullif(sum(clean_charges), 0) AS y
+    FROM rcm_feeds_kpi_monthly WHERE tenant_id = %(t)s GROUP BY GROUPING SETS ((payer_id), ())
+"""
+
+
+def _summary_built(tenant_id: int) -> bool:
+    """Whether the organization's ``ProgramClaimMoney`` holds its whole history (built by the migration or its
+    first refresh). Until then the money is computed from the claims: never a stale or empty summary."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM intake_programclaimmoneystate WHERE tenant_id = %s)", [tenant_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _money_from_summary(params: dict, only: str) -> list[dict]:
+    """The linked claims' money by (program, month) from ``ProgramClaimMoney`` (intake.services.program_money_refresh
+    keeps it current), each program-month-payer's lost denials valued at the payer's clean yield (the
+    organization's when the payer has none). Exactly the figures of ``_money_from_claims``: the same sums,
+    regrouped (numeric products and sums are exact, so sum(lost x yield) over claims = sum(lost) x yield)."""
+    return rows(f"""
+        WITH yields AS ({_YIELDS})
+        SELECT m.program_id, m.month, sum(m.claims) AS claims, sum(m.gross_charges) AS gross_charges,
+               sum(m.net_after_denials) AS net_after_denials, sum(m.denied) AS denied,
+               sum(m.written_off) AS written_off, sum(m.lost * coalesce(py.y, org.y, 0)) AS leakage
+        FROM intake_programclaimmoney m
+        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = m.payer_id
+        LEFT JOIN yields org ON org.whole = 1
+        WHERE m.tenant_id = %(t)s {only.format(col="m.program_id")}
+          AND m.month >= %(start)s AND m.month < %(end_next)s
+        GROUP BY m.program_id, m.month
+    """, params)
+
+
+def _money_from_claims(params: dict, only: str) -> list[dict]:
+    """The linked claims' money by (program, month) computed from the claims (an organization whose summary is
+    not built yet)."""
+    # Set-based: the linked claims of the period, their payments and counted denials are hash-joined over the
+    # period's claims (not probed claim by claim from a materialized list, which at 200,000 linked claims cost
+    # seconds), and JIT is off: the planner's estimates of these joins made it compile for seconds.
+    in_period = ("SELECT c2.id FROM rcm_feeds_claim c2 WHERE c2.tenant_id = %(t)s "
+                 "AND c2.service_from >= %(start)s AND c2.service_from < %(end_next)s")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        return rows(f"""
+        WITH lc AS (
+            SELECT a.program_id, date_trunc('month', c.service_from)::date AS month, c.id, c.payer_id, c.charge,
+                   (c.frequency <> '8' AND r.original_claim_id IS NULL) AS is_current
+            FROM intake_admissionclaim l
+            JOIN intake_admission a ON a.id = l.admission_id AND a.tenant_id = %(t)s
+            JOIN rcm_feeds_claim c ON c.id = l.claim_id AND c.tenant_id = %(t)s
+            -- a current version (common.current_version): not a void, and no claim names it as its original
+            LEFT JOIN (SELECT DISTINCT x.original_claim_id FROM rcm_feeds_claim x
+                       WHERE x.tenant_id = %(t)s AND x.original_claim_id IS NOT NULL) r ON r.original_claim_id = c.id
+            WHERE l.tenant_id = %(t)s {only.format(col="a.program_id")}
+              AND c.service_from >= %(start)s AND c.service_from < %(end_next)s
+        ), paid AS (
+            SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
+            WHERE cp.tenant_id = %(t)s AND cp.claim_id IN ({in_period}) GROUP BY cp.claim_id
+        ), den AS (
+            -- a claim payment's denials are all its claim's, so counting over the period's claims counts each
+            -- linked claim's denials as counting over the linked claims alone would
+            SELECT d.claim_id, sum(d.denied_charge) AS denied,
+                   coalesce(sum(d.denied_charge - d.recovered_amount) FILTER (WHERE d.status = 'written_off'), 0)
+                       AS written_off,
+                   coalesce(sum(d.denied_charge) FILTER (WHERE d.status <> 'overturned'), 0) AS lost
+            FROM ({counted_denials(in_period)}) d GROUP BY d.claim_id
+        ), yields AS (
+            -- The payer's clean yield, all history, from the RCM monthly aggregates' additive clean measures
+            -- (rcm_feeds.aggregates: payments and charges of current, adjudicated, never-denied claims).
+            SELECT GROUPING(payer_id) AS whole, payer_id, sum(clean_paid) / nullif(sum(clean_charges), 0) AS y
+            FROM rcm_feeds_kpi_monthly WHERE tenant_id = %(t)s GROUP BY GROUPING SETS ((payer_id), ())
+        )
+        SELECT lc.program_id, lc.month,
+               count(*) FILTER (WHERE lc.is_current) AS claims,
+               coalesce(sum(lc.charge) FILTER (WHERE lc.is_current), 0) AS gross_charges,
+               coalesce(sum(paid.paid), 0) AS net_after_denials,
+               coalesce(sum(den.denied), 0) AS denied, coalesce(sum(den.written_off), 0) AS written_off,
+               coalesce(sum(den.lost * coalesce(py.y, org.y, 0)), 0) AS leakage
+        FROM lc
+        LEFT JOIN paid ON paid.claim_id = lc.id
+        LEFT JOIN den ON den.claim_id = lc.id
+        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = lc.payer_id
+        LEFT JOIN yields org ON org.whole = 1
+        GROUP BY lc.program_id, lc.month
+    """, params)
+
+
 def program_profitability(*, start: dt.date, end: dt.date, grain: Grain = "month",
                           program_ids: Sequence[int] | None = None, as_of: dt.date | None = None,
-                          include_empty: bool = False) -> list[ProgramProfitability]:
+                          include_empty: bool = False, with_unlinked: bool = True) -> list[ProgramProfitability]:
     """Program profitability of the active organization for the months from ``start``'s to ``end``'s, one row
     per program and ``grain`` (month, calendar quarter, or ``total``: the whole range), ordered by period then
     program name. ``program_ids`` limits the programs; ``as_of`` (default today) ends the stays still in care;
-    ``include_empty`` keeps program-periods with no activity at all."""
+    ``include_empty`` keeps program-periods with no activity at all. ``with_unlinked=False`` leaves the unlinked
+    claims/charges (a data-quality figure, not in the money) at 0 and skips their scan of every current claim of
+    the period; a program-period whose only activity is unlinked claims then has no row."""
     as_of = as_of or dt.date.today()
     start, end = month_start(start), next_month(end) - dt.timedelta(days=1)
     programs = Program.objects.order_by("name")
     if program_ids is not None:
         programs = programs.filter(pk__in=program_ids)
     info = {p.pk: p for p in programs}
-    merged = _monthly(start=start, end=end, program_ids=program_ids, as_of=as_of)
+    merged = _monthly(start=start, end=end, program_ids=program_ids, as_of=as_of, with_unlinked=with_unlinked)
     out: dict[tuple[int, dt.date], ProgramProfitability] = {}
     month = start
     while month <= end:

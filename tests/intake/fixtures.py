@@ -19,6 +19,7 @@ from typing import Any
 
 from intake import services
 from intake.models import Admission, Authorization, IntakeDecision
+from rcm_feeds.aggregates import aggregates_refresh
 from rcm_feeds.models import Claim, ClaimLine
 from rcm_feeds.phi import patient_hash
 from revops.models import Payer, Program
@@ -97,6 +98,9 @@ def build(tenant: Any) -> dict[str, Any]:
         (php.pk, dt.date(2025, 2, 1), "care_staff", D("500"), None, ""),
         (iop.pk, dt.date(2025, 2, 1), "care_staff", D("400"), None, ""),
     ])
+    # The loader refreshes the RCM aggregates after every file (program profitability reads the payers' clean
+    # yield from them); these rows were written with the ORM, so refresh once as the loads would have.
+    aggregates_refresh()
     return {"php": php, "iop": iop, "a": a, "b": b, "claims": [c1, c2, c3, c4, c5, c6], "adm": adm,
             "auth1": auth1, "auth2": auth2, "rules": [r1, r2, r3, r4], "link_counts": counts, "cost_counts": costs,
             "authorizations": Authorization.objects.all()}
