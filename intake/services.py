@@ -18,6 +18,7 @@ from revops.audit import audit_bulk
 from revops.bulk import staging_copy, staging_create, staging_drop
 from revops.models import Payer, Program
 from revops.models.audit import AuditAction
+from rcm_feeds.aggregates import months_predicate
 from revops.tenancy import require_tenant_id
 
 from .models import Admission, Authorization, IntakeDecision, IntakeRule, ProgramCost
@@ -401,12 +402,7 @@ def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
         if wanted is not None and not wanted:
             return 0
         params: dict[str, Any] = {"t": t, "all": wanted is None, "months": wanted or []}
-        if wanted is None:
-            in_months = "{c}.service_from IS NOT NULL"
-        else:
-            params["lo"], params["hi"] = wanted[0], (wanted[-1] + dt.timedelta(days=32)).replace(day=1)
-            in_months = ("{c}.service_from >= %(lo)s AND {c}.service_from < %(hi)s "
-                         "AND date_trunc('month', {c}.service_from)::date = ANY(%(months)s::date[])")
+        in_months = f"c.service_from IS NOT NULL AND {months_predicate('c.service_from', wanted)}"
         # Payments and denials of the linked claims of the months (counted denials are per claim payment, and a
         # claim payment's denials are all its claim's: counting over these claims counts as over every claim). A
         # full build hash-joins over every claim instead (at the bench's 400,000 links, 3.4-6 s either way on loaded
@@ -416,7 +412,7 @@ def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
         cursor.execute("SET LOCAL jit = off")  # as the aggregates: misestimated joins made it compile for seconds
         cursor.execute("DELETE FROM intake_programclaimmoney WHERE tenant_id = %(t)s "
                        "AND (%(all)s OR month = ANY(%(months)s::date[]))", params)
-        cursor.execute(_PROGRAM_MONEY_SQL.format(in_months=in_months.format(c="c"), in_period=in_period,
+        cursor.execute(_PROGRAM_MONEY_SQL.format(in_months=in_months, in_period=in_period,
                                                  counted=counted_denials(in_period)), params)
         return cursor.rowcount
 
@@ -430,20 +426,14 @@ def program_money_refresh_after_rcm(*, months: Sequence[dt.date] | None) -> int:
         return program_money_refresh(months=None)
     if not months:
         return 0
-    firsts = sorted({d.replace(day=1) for d in months})
-    params = {"t": require_tenant_id(), "months": firsts, "lo": firsts[0],
-              "hi": (firsts[-1] + dt.timedelta(days=32)).replace(day=1)}
     with connection.cursor() as cursor:
-        cursor.execute("""
+        service_months = _service_months(cursor, f"""
             SELECT DISTINCT date_trunc('month', c.service_from)::date FROM rcm_feeds_claim c
             WHERE c.tenant_id = %(t)s AND c.service_from IS NOT NULL AND (
-                (c.submitted_on >= %(lo)s AND c.submitted_on < %(hi)s
-                 AND date_trunc('month', c.submitted_on)::date = ANY(%(months)s::date[]))
+                {months_predicate('c.submitted_on', months)}
                 OR c.id IN (SELECT d.claim_id FROM rcm_feeds_denial d
-                            WHERE d.tenant_id = %(t)s AND d.denied_on >= %(lo)s AND d.denied_on < %(hi)s
-                              AND date_trunc('month', d.denied_on)::date = ANY(%(months)s::date[])))
-        """, params)
-        service_months = [r[0] for r in cursor.fetchall()]
+                            WHERE d.tenant_id = %(t)s AND {months_predicate('d.denied_on', months)}))
+        """, {"t": require_tenant_id()})
     return program_money_refresh(months=service_months)
 
 

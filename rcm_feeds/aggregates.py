@@ -77,6 +77,12 @@ def with_months(sql_text: str, months: Iterable[dt.date] | None) -> str:
     return _MONTHS_MARK.sub(predicate, sql_text)
 
 
+def months_predicate(expr: str, months: Iterable[dt.date] | None) -> str:
+    """One SQL predicate: the date ``expr`` lies in one of ``months`` (None: always true); for summaries refreshed
+    by month elsewhere (intake's program money, contracts' underpayment)."""
+    return with_months(_in_months(expr), months)
+
+
 # A claim counts once, as an original submission: not a replacement (7) or void (8), not a
 # repeat of an earlier control number. Its first adjudication is its earliest non-reversal
 # claim payment (by remittance date, then load order).

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from rcm_feeds.aggregates import months_predicate
 from revops.tenancy import require_tenant_id
 
 CHUNK_CLAIMS = 20_000  # claim ids per statement group: progress granularity, and plans that stay index-driven
@@ -422,12 +423,7 @@ def underpayment_monthly_refresh(*, months: Sequence[Any] | None = None) -> int:
         if wanted is not None and not wanted:
             return 0
         params: dict[str, Any] = {"tenant": tenant, "all": wanted is None, "months": wanted or []}
-        if wanted is None:
-            in_months = "TRUE"
-        else:
-            params["lo"], params["hi"] = wanted[0], (wanted[-1] + dt.timedelta(days=32)).replace(day=1)
-            in_months = ("e.service_date >= %(lo)s AND e.service_date < %(hi)s "
-                         "AND date_trunc('month', e.service_date)::date = ANY(%(months)s::date[])")
+        in_months = months_predicate("e.service_date", wanted)
         cur.execute("DELETE FROM contracts_underpaymentmonthly WHERE tenant_id = %(tenant)s "
                     "AND (%(all)s OR month = ANY(%(months)s::date[]))", params)
         cur.execute(_UNDERPAYMENT_MONTHLY_SQL.replace("{months}", in_months), params)
