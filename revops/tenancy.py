@@ -237,9 +237,13 @@ def tenant_models() -> list[type[TenantModel]]:
     ]
 
 
+# Each setting is read in a scalar sub-select, which Postgres evaluates once per statement (an
+# InitPlan) instead of once per row: on a sequential scan of 2 million rows the per-row form
+# spent two thirds of the query calling current_setting() (272 ms against 95 ms; the same
+# test on the INSERT of 376,000 staged rows: 1.16 s against 0.91 s). Same rows either way.
 RLS_PREDICATE = (
-    "(tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
-    " OR current_setting('app.rls_bypass', true) = 'on')"
+    "((SELECT current_setting('app.rls_bypass', true) = 'on')"
+    " OR tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))"
 )
 
 

@@ -147,3 +147,29 @@ def test_application_connections_run_without_jit(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_every_policy_reads_the_settings_once_per_statement(db):
+    """The policy's settings are scalar sub-selects (InitPlans), the form migration 0004 wrote."""
+    from importlib import import_module
+
+    from revops.tenancy import RLS_PREDICATE
+
+    migration = import_module("revops.migrations.0004_rls_predicate_per_statement")
+    assert migration.NEW_PREDICATE == RLS_PREDICATE
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, qual, with_check FROM pg_policies WHERE policyname = 'tenant_isolation'")
+        policies = cursor.fetchall()
+    assert len(policies) >= len(tenant_models())
+    per_statement = ("( SELECT (current_setting('app.rls_bypass'::text, true) = 'on'::text))",
+                     "( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint")
+    per_row = [table for table, qual, check in policies
+               if not all(part in expr for part in per_statement for expr in (qual, check))]
+    assert per_row == []
+
+
+def test_the_policy_plan_reads_the_tenant_once_not_per_row(world):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (COSTS OFF) SELECT count(*) FROM revops_account")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "InitPlan" in plan, plan
