@@ -98,11 +98,24 @@ class StatementTimer:
         return "\n".join(lines)
 
 
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a Postgres backend on this machine, from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bool,
-               statements: bool = False) -> dict[str, Any]:
+               statements: bool = False, background: bool = True) -> dict[str, Any]:
     _setup()
     from django.db import connection, transaction
     from django.utils import timezone
+
+    from rcm_feeds.services import ingest_x12
+
+    ingest_x12.BACKGROUND_FLUSH = background
 
     from rcm_feeds.models import Feed, FileSource, IngestionRun, RunStatus
     from rcm_feeds.services import file_receive, ingestion_execute
@@ -116,6 +129,10 @@ def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bo
         feed = Feed.objects.get(kind=f"x12_{kind}")
         # A warm-up query, so connection set-up is not charged to the load.
         Feed.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        server_cpu = _backend_cpu(backend)
         profiler = cProfile.Profile() if profile else None
         wall, cpu = time.perf_counter(), time.process_time()
         if profiler:
@@ -135,6 +152,8 @@ def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bo
             profiler.disable()
         result["wall"] = time.perf_counter() - wall
         result["cpu"] = time.process_time() - cpu
+        server_after = _backend_cpu(backend)
+        result["server_cpu"] = None if server_cpu is None or server_after is None else server_after - server_cpu
         result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         result["status"] = run.status
         result["counts"] = run.counts
@@ -186,12 +205,14 @@ def main() -> None:
                         help="also time the KPI aggregate refresh a real run does after the load")
     parser.add_argument("--statements", action="store_true",
                         help="time each statement shape of the load (deferred constraint checks included)")
-    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the one-thread load (no background flush) that each size is compared with")
+    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, path, org_id, profile, aggregates, statements = args.child
+        kind, path, org_id, profile, aggregates, statements, background = args.child
         print(json.dumps(load_child(kind, Path(path), int(org_id), profile == "1", aggregates == "1",
-                                    statements == "1"), default=str))
+                                    statements == "1", background == "1"), default=str))
         return
 
     _setup()
@@ -210,38 +231,42 @@ def main() -> None:
     organizations = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            header = (f"\n{'file':<5}{'claims':>9}{'MB':>7}{'claims/s wall':>15}{'claims/s cpu':>14}"
-                      f"{'peak RSS MB':>13}{'rows':>10}{'raw COPY rows/s':>17}{'raw claims/s':>14}"
-                      f"{'load/raw':>10}{'aggregates s':>14}")
+            header = (f"\n{'file':<5}{'claims':>9}{'mode':>12}{'MB':>7}{'claims/s wall':>15}{'claims/s cpu':>14}"
+                      f"{'server cpu s':>14}{'peak RSS MB':>13}{'rows':>10}{'raw COPY rows/s':>17}"
+                      f"{'raw claims/s':>14}{'load/raw':>10}{'aggregates s':>14}")
             lines = []
             profiles = []
+            modes = [("background", "1")] + ([] if args.no_baseline else [("one-thread", "0")])
             for n in sizes:
                 files = generate(Path(tmp), n, seed=n)
-                org = organization_create(name=f"bench rcm {uuid.uuid4().hex[:8]}", kind="behavioral_health")
-                organizations.append(org)
-                with tenant_context(org):
-                    feed_save(name="bench 837", kind="x12_837")
-                    feed_save(name="bench 835", kind="x12_835")
-                for kind in ("837", "835"):
-                    path = files[kind]
-                    run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
-                                "1" if args.aggregates else "0", "1" if args.statements else "0")
-                    claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
-                    assert claims == n, run["counts"]
-                    rows = int(run["raw_rows"])
-                    raw_claims = n / run["raw_seconds"]
-                    lines.append(
-                        f"{kind:<5}{n:>9,}{path.stat().st_size / 1e6:>7.1f}{n / run['wall']:>15,.0f}"
-                        f"{n / run['cpu']:>14,.0f}{run['maxrss_mb']:>13.1f}{rows:>10,}"
-                        f"{rows / run['raw_seconds']:>17,.0f}{raw_claims:>14,.0f}"
-                        f"{(n / run['wall']) / raw_claims:>10.2f}"
-                        + (f"{run['aggregates_s']:>14.2f}" if run["aggregates_s"] is not None else f"{'-':>14}"))
-                    lines.append("     counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
-                    if args.profile:
-                        profiles.append(f"--- {kind} {n:,} claims ---\n{run['profile']}")
-                    if args.statements:
-                        profiles.append(f"--- {kind} {n:,} claims: statements ---\n{run['statements']}")
-                    print(f"  loaded {kind} {n:,} claims in {run['wall']:.1f} s", flush=True)
+                for mode, background in modes:
+                    org = organization_create(name=f"bench rcm {uuid.uuid4().hex[:8]}", kind="behavioral_health")
+                    organizations.append(org)
+                    with tenant_context(org):
+                        feed_save(name="bench 837", kind="x12_837")
+                        feed_save(name="bench 835", kind="x12_835")
+                    for kind in ("837", "835"):
+                        path = files[kind]
+                        run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
+                                    "1" if args.aggregates else "0", "1" if args.statements else "0", background)
+                        claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
+                        assert claims == n, run["counts"]
+                        rows = int(run["raw_rows"])
+                        raw_claims = n / run["raw_seconds"]
+                        server = f"{run['server_cpu']:>14.1f}" if run["server_cpu"] is not None else f"{'-':>14}"
+                        lines.append(
+                            f"{kind:<5}{n:>9,}{mode:>12}{path.stat().st_size / 1e6:>7.1f}{n / run['wall']:>15,.0f}"
+                            f"{n / run['cpu']:>14,.0f}{server}{run['maxrss_mb']:>13.1f}{rows:>10,}"
+                            f"{rows / run['raw_seconds']:>17,.0f}{raw_claims:>14,.0f}"
+                            f"{(n / run['wall']) / raw_claims:>10.2f}"
+                            + (f"{run['aggregates_s']:>14.2f}" if run["aggregates_s"] is not None else f"{'-':>14}"))
+                        lines.append("     counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
+                        if args.profile:
+                            profiles.append(f"--- {kind} {n:,} claims, {mode} ---\n{run['profile']}")
+                        if args.statements:
+                            profiles.append(f"--- {kind} {n:,} claims, {mode}: statements ---\n{run['statements']}")
+                        print(f"  loaded {kind} {n:,} claims ({mode}) in {run['wall']:.1f} s, worker CPU "
+                              f"{run['cpu']:.1f} s, server CPU {run['server_cpu'] or 0:.1f} s", flush=True)
             print(header)
             print("\n".join(lines))
             for text in profiles:

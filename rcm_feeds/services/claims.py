@@ -24,9 +24,10 @@ from decimal import Decimal
 from django.db import connection
 
 from revops import bulk
+from revops.background_flush import BackgroundFlush
 
 from ..models import Claim, ClaimLine
-from .context import LoadContext, pg_array
+from .context import LoadContext, pg_array, pg_text_array
 
 BATCH = 10000
 
@@ -82,17 +83,32 @@ class ClaimInput:
 
 
 class ClaimWriter:
-    def __init__(self, ctx: LoadContext) -> None:
+    """``background``: a ``revops.background_flush.BackgroundFlush`` to write full batches in while the
+    caller reads the next one (None: every batch is written before reading goes on)."""
+
+    def __init__(self, ctx: LoadContext, *, background: BackgroundFlush | None = None) -> None:
         self.ctx = ctx
+        self.background = background
         self.pending: list[ClaimInput] = []
 
     def add(self, claim: ClaimInput) -> None:
         self.pending.append(claim)
         if len(self.pending) >= BATCH:
-            self.flush()
+            batch, self.pending = self.pending, []
+            if self.background is not None:
+                self.background.submit(self._write, batch)
+            else:
+                self._write(batch)
 
     def flush(self) -> None:
+        """Write what is pending, after the batch in the background (if any) is written."""
+        if self.background is not None:
+            self.background.wait()
         batch, self.pending = self.pending, []
+        self._write(batch)
+
+    def _write(self, batch: list[ClaimInput]) -> None:
+        """One batch (run in the background thread when there is one: only the database and ``ctx``)."""
         if not batch:
             return
         ctx = self.ctx
@@ -162,9 +178,9 @@ class ClaimWriter:
             cursor.execute(
                 "SELECT DISTINCT ON (patient_control_number, payer_id) patient_control_number, payer_id, "
                 "coalesce(original_claim_id, id) FROM rcm_feeds_claim "
-                "WHERE tenant_id = %s AND patient_control_number = ANY(%s) "
+                "WHERE tenant_id = %s AND patient_control_number = ANY(%s::text[]) "
                 "ORDER BY patient_control_number, payer_id, id",
-                [self.ctx.tenant_id, list(pcns)],
+                [self.ctx.tenant_id, pg_text_array(pcns)],
             )
             return {(pcn, payer): root for pcn, payer, root in cursor.fetchall()}
 

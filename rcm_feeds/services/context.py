@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
@@ -64,6 +66,12 @@ def pg_array(codes: list[str]) -> str | list[str]:
     return "{" + text + "}" if text.replace(",", "").isalnum() else codes
 
 
+def pg_text_array(values: Iterable[str]) -> str:
+    """A text[] literal for a query parameter (``= ANY(%s::text[])``): every element quoted, so any
+    text is safe. Ten times cheaper than psycopg's list dumper for 10,000 control numbers."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 def cents(amount: Decimal) -> Decimal:
     """Money rounded once, half-up to the cent (X12 amounts already are; CSV ones may not be)."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -77,29 +85,60 @@ class LoadContext:
     file: ReceivedFile
     feed: Feed
     tenant_id: int
-    counts: Counter[str] = field(default_factory=Counter)
     warning_count: int = 0
     touched_months: set[dt.date] = field(default_factory=set)
+    _counts: Counter[str] = field(default_factory=Counter)
     _warnings: list[tuple[Any, ...]] = field(default_factory=list)
     _progress_at: int = 0
     _analyzed: set[str] = field(default_factory=set)
+    # A batch flushed by revops.background_flush runs in a second thread while this one parses the
+    # next batch: its counts and warnings are kept apart and merged here, in the loading thread,
+    # when the flush has finished (``background_merge``), so their order does not depend on timing.
+    _loading_thread: int = field(default_factory=threading.get_ident)
+    _background_counts: Counter[str] = field(default_factory=Counter)
+    _background_warnings: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def received_on(self) -> dt.date:
         return self.file.received_at.date()
 
+    @property
+    def counts(self) -> Counter[str]:
+        """What the load wrote, by kind (a background flush counts into its own Counter, merged later)."""
+        if threading.get_ident() == self._loading_thread:
+            return self._counts
+        return self._background_counts
+
     def warn(self, code: str, message: str, *, segment: int | None = None, line: int | None = None,
              offset: int | None = None, claim_reference: str = "") -> None:
         """Record a problem that does not stop the load (written in batches)."""
-        self._warnings.append((self.run.pk, code[:40], message, segment, line, offset, claim_reference[:80]))
+        row = (self.run.pk, code[:40], message, segment, line, offset, claim_reference[:80])
+        if threading.get_ident() != self._loading_thread:
+            self._background_warnings.append(row)
+            return
+        self._warnings.append(row)
         self.warning_count += 1
         if len(self._warnings) >= WARNING_BATCH:
             self.flush_warnings()
 
+    def background_merge(self) -> None:
+        """In the loading thread, once a background flush has finished: take over its counts and
+        warnings (``revops.background_flush.BackgroundFlush(on_done=...)``)."""
+        self._counts.update(self._background_counts)
+        self._background_counts.clear()
+        rows, self._background_warnings = self._background_warnings, []
+        for row in rows:
+            self._warnings.append(row)
+            self.warning_count += 1
+        if len(self._warnings) >= WARNING_BATCH:
+            self.flush_warnings()
+
     def flush_warnings(self) -> None:
-        if self._warnings:
-            bulk.copy_insert(IngestionWarning, columns=WARNING_COLUMNS, rows=self._warnings)
-            self._warnings = []
+        if threading.get_ident() != self._loading_thread:
+            return  # a background flush's warnings are written after background_merge
+        rows, self._warnings = self._warnings, []
+        if rows:
+            bulk.copy_insert(IngestionWarning, columns=WARNING_COLUMNS, rows=rows)
 
     def analyze(self, *tables: str) -> None:
         """Refresh the planner's statistics of ``tables`` once per load, after its first full batch.

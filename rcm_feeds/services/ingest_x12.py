@@ -8,11 +8,13 @@ feed receives is refused the same way (``wrong_kind``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import IO, Any
 
 from django.db import connection
 
 from revops import bulk
+from revops.background_flush import BackgroundFlush
 
 from .. import x12
 from ..models import Acknowledgment, AckKind, FeedKind
@@ -34,6 +36,9 @@ SET_OF_FEED = {FeedKind.X12_835: "835", FeedKind.X12_837: "837", FeedKind.X12_27
 SET_LABEL = {"835": "835 remittances", "837": "837 claims", "277": "277CA claim acknowledgments",
              "999": "999 acknowledgments"}
 ACK_BATCH = 5000
+# Write full batches of 835/837 claims in a second thread while the next batch is parsed
+# (revops.background_flush; bench/rcm_load.py --no-background measures the difference).
+BACKGROUND_FLUSH = True
 ACK_COLUMNS = ("source_file_id", "source_position", "kind", "reference", "accepted", "rejected", "codes", "claim_id",
                "acknowledged_on")
 ACK_TRUSTED = ("source_file_id", "claim_id")  # the file being loaded; claims selected for the tenant
@@ -64,8 +69,12 @@ def load_x12(ctx: LoadContext, stream: IO[bytes]) -> None:
                 "wrong_kind", f"the feed {ctx.feed.name!r} receives {SET_LABEL[expected]} but this file holds "
                               f"{SET_LABEL[found]}; send it to a feed of that kind",
                 segment=first.segment, line=first.line, offset=first.offset)
-        loader = _LOADERS[expected](ctx)
-        _drive(ctx, stream, loader, _chain(first, records))
+        # Full batches of claims are written in a second thread on this transaction's connection
+        # while the engine parses the next batch (revops.background_flush).
+        overlap = BackgroundFlush(on_done=ctx.background_merge) if BACKGROUND_FLUSH else nullcontext(None)
+        with overlap as background:
+            loader = _LOADERS[expected](ctx, background)
+            _drive(ctx, stream, loader, _chain(first, records))
     except x12.X12Error as exc:
         raise refused(exc) from exc
 
@@ -101,8 +110,8 @@ def _drive(ctx: LoadContext, stream: IO[bytes], loader: Any, records: Iterator[A
 # -- 835 ---------------------------------------------------------------------------------------
 
 class Remit835Loader:
-    def __init__(self, ctx: LoadContext) -> None:
-        self.writer = RemittanceWriter(ctx, hasher=patient_hasher())
+    def __init__(self, ctx: LoadContext, background: BackgroundFlush | None = None) -> None:
+        self.writer = RemittanceWriter(ctx, hasher=patient_hasher(), background=background)
 
     def add(self, record: Any) -> None:
         load_835_record(self.writer, record)
@@ -114,9 +123,9 @@ class Remit835Loader:
 # -- 837 ---------------------------------------------------------------------------------------
 
 class Claim837Loader:
-    def __init__(self, ctx: LoadContext) -> None:
+    def __init__(self, ctx: LoadContext, background: BackgroundFlush | None = None) -> None:
         self.ctx = ctx
-        self.writer = ClaimWriter(ctx)
+        self.writer = ClaimWriter(ctx, background=background)
         self.payers = PayerResolver(ctx)
         self.programs = ProgramResolver(ctx)
         self.facilities = FacilityResolver()
@@ -141,21 +150,34 @@ class Claim837Loader:
     def claim(self, rec: x12.Claim) -> None:
         ctx = self.ctx
         where = {"segment": rec.segment, "line": rec.line, "offset": rec.offset}
-        pcn = fit(rec.control_number, 40, "CLM01 patient control number", **where)
+        pcn, npi = rec.control_number, rec.billing_provider.npi
+        if len(pcn) > 40 or len(npi) > 10 or len(rec.facility_code) > 4 or len(rec.original_claim_number) > 50 \
+                or len(rec.prior_authorization) > 50:
+            fit(pcn, 40, "CLM01 patient control number", **where)
+            fit(npi, 10, "billing provider NPI", **where)
+            fit(rec.facility_code, 4, "CLM05-1 facility code", **where)
+            fit(rec.original_claim_number, 50, "REF*F8 original claim number", **where)
+            fit(rec.prior_authorization, 50, "REF*G1 prior authorization", **where)
         sub = rec.subscriber
         payer_id = self.payers.resolve(payer_id=sub.payer_id, name=sub.payer_name, reference=pcn, **where)
         lines = []
+        procedures = []
+        revenue_codes = []
         for number, ln in enumerate(rec.lines, start=1):
-            at = {"segment": ln.segment, "line": ln.line, "offset": ln.offset}
-            lines.append(LineInput(
-                number, fit(ln.code, 12, "procedure code", **at), fit(":".join(ln.modifiers), 20, "modifiers", **at),
-                fit(ln.revenue_code, 4, "SV201 revenue code", **at), ln.charge, ln.units, ln.service_from,
-                fit(ln.control_number, 50, "REF*6R line control number", **at)))
-        program_id = self.programs.resolve(
-            procedures=[ln.procedure_code for ln in lines if ln.procedure_code],
-            revenue_codes=[ln.revenue_code for ln in lines if ln.revenue_code],
-            facility_code=rec.facility_code, claim_kind=rec.batch.kind)
-        npi = fit(rec.billing_provider.npi, 10, "billing provider NPI", **where)
+            code, modifiers, revenue, control = ln.code, ":".join(ln.modifiers), ln.revenue_code, ln.control_number
+            if len(code) > 12 or len(modifiers) > 20 or len(revenue) > 4 or len(control) > 50:
+                at = {"segment": ln.segment, "line": ln.line, "offset": ln.offset}
+                fit(code, 12, "procedure code", **at)
+                fit(modifiers, 20, "modifiers", **at)
+                fit(revenue, 4, "SV201 revenue code", **at)
+                fit(control, 50, "REF*6R line control number", **at)
+            if code:
+                procedures.append(code)
+            if revenue:
+                revenue_codes.append(revenue)
+            lines.append(LineInput(number, code, modifiers, revenue, ln.charge, ln.units, ln.service_from, control))
+        program_id = self.programs.resolve(procedures=procedures, revenue_codes=revenue_codes,
+                                           facility_code=rec.facility_code, claim_kind=rec.batch.kind)
         referring_npi = rec.referring_npi if _is_npi(rec.referring_npi) else ""
         if rec.referring_npi and not referring_npi:
             ctx.warn("referring_npi_invalid", f"claim {pcn}: referring/ordering provider NPI "
@@ -176,9 +198,9 @@ class Claim837Loader:
             source_position=rec.segment, patient_control_number=pcn, kind=rec.batch.kind, payer_id=payer_id,
             program_id=program_id, facility_id=facility_id, part2_program_id=self.programs.part2_of(program_id),
             billing_npi=npi, patient_hash=self.hasher(sub.member_id), charge=rec.charge,
-            facility_code=fit(rec.facility_code, 4, "CLM05-1 facility code", **where), frequency=frequency,
-            original_payer_claim_number=fit(rec.original_claim_number, 50, "REF*F8 original claim number", **where),
-            prior_authorization=fit(rec.prior_authorization, 50, "REF*G1 prior authorization", **where),
+            facility_code=rec.facility_code, frequency=frequency,
+            original_payer_claim_number=rec.original_claim_number,
+            prior_authorization=rec.prior_authorization,
             diagnoses=diagnoses, service_from=rec.first_service_date, service_to=rec.last_service_date,
             submitted_on=self.submitted_on, transaction_reference=self.reference, lines=lines,
             referring_npi=referring_npi,
@@ -196,7 +218,7 @@ class Claim837Loader:
 class Ack277Loader:
     """One Acknowledgment per claim; a rejection (A3/A6/A7/A8) marks the claim's front end rejected."""
 
-    def __init__(self, ctx: LoadContext) -> None:
+    def __init__(self, ctx: LoadContext, background: BackgroundFlush | None = None) -> None:
         self.ctx = ctx
         self.pending: list[ClaimAck] = []
 
@@ -263,7 +285,7 @@ class Ack999Loader:
     numbers (GS06/ST02) are the ones the 999 names (AK102/AK202).
     """
 
-    def __init__(self, ctx: LoadContext) -> None:
+    def __init__(self, ctx: LoadContext, background: BackgroundFlush | None = None) -> None:
         self.ctx = ctx
         self.rows: list[tuple[Any, ...]] = []
 
@@ -326,6 +348,6 @@ def _has_set(reference: str, tenant_id: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-_LOADERS: dict[str, Callable[[LoadContext], Any]] = {
+_LOADERS: dict[str, Callable[[LoadContext, BackgroundFlush | None], Any]] = {
     "835": Remit835Loader, "837": Claim837Loader, "277": Ack277Loader, "999": Ack999Loader,
 }

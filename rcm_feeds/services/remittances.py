@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
 from revops import bulk
+from revops.background_flush import BackgroundFlush
 
 from ..models import (
     Adjustment,
@@ -35,7 +36,7 @@ from ..models import (
 )
 from ..x12 import records as x12
 from ..x12.denials import claim_denials
-from .context import FileRefused, LoadContext, fit, pg_array
+from .context import FileRefused, LoadContext, fit, pg_array, pg_text_array
 from .denials import carc_categories_install_defaults, carc_category_map, denials_detect_overturns
 from .resolve import PayerResolver, ProgramResolver
 
@@ -75,9 +76,26 @@ class _Open:
         self.unbalanced = False
 
 
+class _Prepared(NamedTuple):
+    """A claim payment ready to write but for its ids (``RemittanceWriter._prepare``)."""
+
+    rec: x12.ClaimPayment
+    current: _Open
+    denials: list[Any]
+    cp_tail: tuple[Any, ...]  # CP_COLUMNS from source_position to balanced
+    sp_tails: list[tuple[Any, ...]]  # SP_COLUMNS but the claim payment id, per line
+    claim_adjustments: list[tuple[Any, ...]]  # ADJ_COLUMNS but the claim payment id
+    line_adjustments: list[list[tuple[Any, ...]]]  # per line: ADJ_COLUMNS but both ids
+
+
 class RemittanceWriter:
-    def __init__(self, ctx: LoadContext, *, hasher: Callable[[str], str]) -> None:
+    """``background``: a ``revops.background_flush.BackgroundFlush`` to write full batches in while the
+    engine parses the next one (None: every batch is written before parsing goes on)."""
+
+    def __init__(self, ctx: LoadContext, *, hasher: Callable[[str], str],
+                 background: BackgroundFlush | None = None) -> None:
         self.ctx = ctx
+        self.background = background
         self.hasher = hasher
         self.payers = PayerResolver(ctx)
         self.programs = ProgramResolver(ctx)
@@ -135,11 +153,16 @@ class RemittanceWriter:
         if current.skipped:
             self.ctx.counts["claim_payments_skipped"] += 1
             return
-        if not current.unbalanced and any(w.code in _UNBALANCED for w in rec.warnings):
+        if rec.warnings and not current.unbalanced and any(w.code in _UNBALANCED for w in rec.warnings):
             current.unbalanced = True
-        self.batch.append((rec, current))
+        self.batch.append(self._prepare(rec, current))
         if len(self.batch) >= BATCH:
-            self.flush()
+            batch, self.batch = self.batch, []
+            plbs, self.plbs = self.plbs, []
+            if self.background is not None:
+                self.background.submit(self._write, batch, plbs)
+            else:
+                self._write(batch, plbs)
 
     def end(self, rec: x12.RemittanceEnd) -> None:
         current = self.open
@@ -167,69 +190,92 @@ class RemittanceWriter:
 
     # -- batches -----------------------------------------------------------------------------------
 
+    def _prepare(self, rec: x12.ClaimPayment, current: _Open) -> _Prepared:
+        """What a claim's rows need that the database does not tell: checked in the loading thread as
+        the claim is parsed, so a batch written in the background only adds ids and claim links."""
+        warnings = rec.warnings
+        denials = [] if rec.is_reversal else claim_denials(rec, categories=self.categories)
+        contractual = ZERO
+        for adj in rec.adjustments:
+            if adj.group == "CO":
+                contractual += adj.amount
+        lines = rec.lines
+        for svc in lines:
+            for adj in svc.adjustments:
+                if adj.group == "CO":
+                    contractual += adj.amount
+        pcn, status, filing = rec.patient_control_number, rec.status, rec.filing_indicator
+        number, frequency = rec.payer_claim_number, rec.frequency
+        if len(pcn) > 40 or len(status) > 2 or len(filing) > 2 or len(number) > 50 or len(frequency) > 1:
+            where = {"segment": rec.segment, "line": rec.line, "offset": rec.offset}
+            fit(pcn, 40, "CLP01 patient control number", **where)
+            fit(status, 2, "CLP02 status", **where)
+            fit(filing, 2, "CLP06 filing indicator", **where)
+            fit(number, 50, "CLP07 payer claim number", **where)
+            fit(frequency, 1, "CLP09 frequency", **where)
+        balanced = True
+        unbalanced_lines: set[int] | tuple[()] = ()
+        if warnings:
+            balanced = not any(w.code in _UNBALANCED for w in warnings)
+            unbalanced_lines = {w.segment for w in warnings if w.code == "line_unbalanced"}
+        denied_lines = {d.service.segment for d in denials if d.service is not None} if denials else ()
+        cp_tail = (rec.segment, pcn, status, rec.charge, rec.paid, rec.patient_responsibility, contractual, filing,
+                   number, frequency, self.hasher(rec.patient_member_id or rec.insured_member_id),
+                   rec.statement_from, rec.statement_to, rec.is_reversal,
+                   bool(denials) and denials[0].service is None, balanced)
+        sp_tails = []
+        line_adjustments = []
+        for svc in lines:
+            qualifier, code, modifiers, revenue = svc.qualifier, svc.code, ":".join(svc.modifiers), svc.revenue_code
+            remarks = svc.remark_codes
+            if len(qualifier) > 2 or len(code) > 48 or len(modifiers) > 20 or len(revenue) > 4 or (
+                    remarks and max(map(len, remarks)) > 8):
+                where = {"segment": svc.segment, "line": svc.line, "offset": svc.offset}
+                fit(qualifier, 2, "SVC01-1 qualifier", **where)
+                fit(code, 48, "SVC01-2 procedure code", **where)
+                fit(modifiers, 20, "SVC01 modifiers", **where)
+                fit(revenue, 4, "SVC04 revenue code", **where)
+                for remark in remarks:
+                    fit(remark, 8, "LQ*HE remark code", **where)
+            segment = svc.segment
+            sp_tails.append((segment, qualifier, code, modifiers, revenue, svc.charge, svc.paid, svc.units,
+                             svc.service_date or svc.service_from, pg_array(remarks), segment in denied_lines,
+                             segment not in unbalanced_lines))
+            line_adjustments.append([(adj.group, _reason(adj), adj.amount, adj.quantity)
+                                     for adj in svc.adjustments])
+        claim_adjustments = [(None, adj.group, _reason(adj), adj.amount, adj.quantity) for adj in rec.adjustments]
+        return _Prepared(rec, current, denials, cp_tail, sp_tails, claim_adjustments, line_adjustments)
+
     def flush(self) -> None:
+        """Write what is pending, after the batch in the background (if any) is written."""
+        if self.background is not None:
+            self.background.wait()
         batch, self.batch = self.batch, []
+        plbs, self.plbs = self.plbs, []
+        self._write(batch, plbs)
+
+    def _write(self, batch: list[_Prepared], plbs: list[tuple[Any, ...]]) -> None:
+        """One batch (run in the background thread when there is one: only the database and ``ctx``)."""
         ctx = self.ctx
-        if self.plbs:
-            bulk.copy_insert(ProviderAdjustment, columns=PLB_COLUMNS, rows=self.plbs, trusted=("remittance_id",))
-            self.plbs = []
+        if plbs:
+            bulk.copy_insert(ProviderAdjustment, columns=PLB_COLUMNS, rows=plbs, trusted=("remittance_id",))
         if not batch:
             return
         self.original_of.clear()
         claims = self._claims_of(batch)
-        hasher, fit_ = self.hasher, fit
         programs = self.programs
-        categories = self.categories
+        part2_feed = self.part2_feed
         cp_rows = []
-        denials_of: list[list[Any]] = []
-        for rec, current in batch:
-            seg = rec.segment
-            found = _claim_for(rec, claims, current.payer_id)
-            denials = [] if rec.is_reversal else claim_denials(rec, categories=categories)
-            denials_of.append(denials)
-            contractual = ZERO
-            for adj in rec.adjustments:
-                if adj.group == "CO":
-                    contractual += adj.amount
-            for svc in rec.lines:
-                for adj in svc.adjustments:
-                    if adj.group == "CO":
-                        contractual += adj.amount
-            part2 = self.part2_feed or found[2]
-            where = {"segment": seg, "line": rec.line, "offset": rec.offset}
-            cp_rows.append((
-                current.pk, found[0], seg,
-                fit_(rec.patient_control_number, 40, "CLP01 patient control number", **where),
-                fit_(rec.status, 2, "CLP02 status", **where), rec.charge, rec.paid, rec.patient_responsibility,
-                contractual, fit_(rec.filing_indicator, 2, "CLP06 filing indicator", **where),
-                fit_(rec.payer_claim_number, 50, "CLP07 payer claim number", **where),
-                fit_(rec.frequency, 1, "CLP09 frequency", **where),
-                hasher(rec.patient_member_id or rec.insured_member_id), rec.statement_from, rec.statement_to,
-                rec.is_reversal, bool(denials) and denials[0].service is None,
-                not any(w.code in _UNBALANCED for w in rec.warnings), part2,
-            ))
+        for p in batch:
+            found = _claim_for(p.rec, claims, p.current.payer_id)
+            cp_rows.append((p.current.pk, found[0], *p.cp_tail, part2_feed or found[2]))
         # Trusted ids (revops.bulk): the remittance this load created, claims its lookups selected.
         returned = bulk.copy_insert_returning(ClaimPayment, columns=CP_COLUMNS, rows=cp_rows,
                                               returning=("id", "source_position"),
                                               trusted=("remittance_id", "claim_id"))
         cp_id = dict((pos, pk) for pk, pos in returned)
 
-        sp_rows = []
-        for (rec, _), denials in zip(batch, denials_of):
-            denied_lines = {d.service.segment for d in denials if d.service is not None}
-            unbalanced_lines = {w.segment for w in rec.warnings if w.code == "line_unbalanced"}
-            parent = cp_id[rec.segment]
-            for svc in rec.lines:
-                where = {"segment": svc.segment, "line": svc.line, "offset": svc.offset}
-                sp_rows.append((
-                    parent, svc.segment, fit_(svc.qualifier, 2, "SVC01-1 qualifier", **where),
-                    fit_(svc.code, 48, "SVC01-2 procedure code", **where),
-                    fit_(":".join(svc.modifiers), 20, "SVC01 modifiers", **where),
-                    fit_(svc.revenue_code, 4, "SVC04 revenue code", **where), svc.charge, svc.paid, svc.units,
-                    svc.service_date or svc.service_from,
-                    pg_array([fit_(c, 8, "LQ*HE remark code", **where) for c in svc.remark_codes]),
-                    svc.segment in denied_lines, svc.segment not in unbalanced_lines,
-                ))
+        sp_rows = [(cp_id[p.rec.segment], *tail) for p in batch for tail in p.sp_tails]
         sp_id: dict[int, int] = {}
         if sp_rows:
             sp_id = dict((pos, pk) for pk, pos in bulk.copy_insert_returning(
@@ -238,21 +284,24 @@ class RemittanceWriter:
 
         adj_rows = []
         denial_rows = []
-        for (rec, current), denials in zip(batch, denials_of):
+        for p, row in zip(batch, cp_rows):
+            rec = p.rec
             parent = cp_id[rec.segment]
-            for adj in rec.adjustments:
-                adj_rows.append((parent, None, adj.group, _reason(adj), adj.amount, adj.quantity))
-            for svc in rec.lines:
-                line_id = sp_id[svc.segment]
-                for adj in svc.adjustments:
-                    adj_rows.append((parent, line_id, adj.group, _reason(adj), adj.amount, adj.quantity))
-            if denials:
+            for adj in p.claim_adjustments:
+                adj_rows.append((parent, *adj))
+            for tail, adjustments in zip(p.sp_tails, p.line_adjustments):
+                if adjustments:
+                    line_id = sp_id[tail[0]]
+                    for adj in adjustments:
+                        adj_rows.append((parent, line_id, *adj))
+            if p.denials:
+                current = p.current
                 found = _claim_for(rec, claims, current.payer_id)
                 program_id = found[1] or programs.resolve(
                     procedures=[s.code for s in rec.lines],
                     revenue_codes=[s.revenue_code for s in rec.lines if s.revenue_code],
                     facility_code=rec.facility_type)
-                for d in denials:
+                for d in p.denials:
                     denial_rows.append((
                         parent, sp_id[d.service.segment] if d.service is not None else None, found[0], d.level,
                         current.payer_id, program_id, d.category, pg_array(d.carcs),
@@ -273,11 +322,11 @@ class RemittanceWriter:
         if len(batch) >= BATCH:
             ctx.analyze("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")
 
-        reversals = [cp_id[rec.segment] for rec, _ in batch if rec.is_reversal]
+        reversals = [cp_id[p.rec.segment] for p in batch if p.rec.is_reversal]
         if reversals:
             self._link_reversals(reversals)
-        paying = [(rec.patient_control_number, current.pk, self.original_of.get(row[1]))
-                  for (rec, current), row in zip(batch, cp_rows) if rec.paid > 0 and not rec.is_reversal]
+        paying = [(p.rec.patient_control_number, p.current.pk, self.original_of.get(row[1]))
+                  for p, row in zip(batch, cp_rows) if p.rec.paid > 0 and not p.rec.is_reversal]
         for _, day in denials_detect_overturns(paid=paying, denial_ids=new_denials):
             ctx.touch(day)
             ctx.counts["denials_overturned"] += 1
@@ -290,12 +339,11 @@ class RemittanceWriter:
         ctx.counts["claim_payments_matched"] += sum(1 for row in cp_rows if row[1] is not None)
         ctx.counts["reversals"] += len(reversals)
 
-    def _claims_of(self, batch: list[tuple[x12.ClaimPayment, _Open]]
-                   ) -> dict[Any, tuple[int | None, int | None, int | None]]:
+    def _claims_of(self, batch: list[_Prepared]) -> dict[Any, tuple[int | None, int | None, int | None]]:
         """(claim id, program id, part2 program id) by control number and by ("F8", payer claim number,
         control number) for payer claim numbers an earlier, matched payment carried."""
         tenant_id = self.ctx.tenant_id
-        pcns = list({rec.patient_control_number for rec, _ in batch})
+        pcns = pg_text_array({p.rec.patient_control_number for p in batch})
         out: dict[Any, tuple[int | None, int | None, int | None]] = {}
         claims_per_pcn: dict[str, int] = {}
         with connection.cursor() as cursor:
@@ -304,7 +352,7 @@ class RemittanceWriter:
             cursor.execute(
                 "SELECT DISTINCT ON (patient_control_number, payer_id) patient_control_number, payer_id, id, "
                 "program_id, part2_program_id, submitted_on, original_claim_id FROM rcm_feeds_claim "
-                "WHERE tenant_id = %s AND patient_control_number = ANY(%s) "
+                "WHERE tenant_id = %s AND patient_control_number = ANY(%s::text[]) "
                 "ORDER BY patient_control_number, payer_id, submitted_on DESC, id DESC",
                 [tenant_id, pcns],
             )
@@ -317,8 +365,8 @@ class RemittanceWriter:
                     latest[pcn] = (submitted_on, pk)
                     out[pcn] = (pk, program_id, part2)
             # The payer claim number only decides between several claims with one control number.
-            numbers = list({rec.payer_claim_number for rec, _ in batch
-                            if rec.payer_claim_number and claims_per_pcn.get(rec.patient_control_number, 0) > 1})
+            numbers = list({p.rec.payer_claim_number for p in batch
+                            if p.rec.payer_claim_number and claims_per_pcn.get(p.rec.patient_control_number, 0) > 1})
             if numbers:
                 cursor.execute(
                     "SELECT DISTINCT ON (cp.payer_claim_number, cp.patient_control_number) cp.payer_claim_number, "
@@ -326,7 +374,7 @@ class RemittanceWriter:
                     "FROM rcm_feeds_claimpayment cp "
                     "JOIN rcm_feeds_claim c ON c.id = cp.claim_id "
                     "WHERE cp.tenant_id = %s AND cp.payer_claim_number = ANY(%s) "
-                    "AND cp.patient_control_number = ANY(%s) "
+                    "AND cp.patient_control_number = ANY(%s::text[]) "
                     "ORDER BY cp.payer_claim_number, cp.patient_control_number, "
                     "cp.id DESC",
                     [tenant_id, numbers, pcns],
