@@ -27,7 +27,7 @@ from revops import bulk
 from revops.background_flush import BackgroundFlush
 
 from ..models import Claim, ClaimLine
-from .context import LoadContext, pg_array, pg_text_array
+from .context import LoadContext, pg_array, pg_int_array, pg_text_array
 
 BATCH = 10000
 
@@ -211,12 +211,12 @@ class ClaimWriter:
         Each claim probes the control-number indexes (LATERAL ... OFFSET 0), so the cost is per
         claim, never a scan of the tenant's payments, whatever the planner's statistics say.
         """
-        params = {"t": tenant_id, "ids": claim_ids}
+        params = {"t": tenant_id, "ids": pg_int_array(claim_ids)}
         with connection.cursor() as cursor:
             cursor.execute("""
                 WITH c AS MATERIALIZED (
                     SELECT DISTINCT ON (patient_control_number) id, patient_control_number, part2_program_id
-                    FROM rcm_feeds_claim WHERE id = ANY(%(ids)s)
+                    FROM rcm_feeds_claim WHERE id = ANY(%(ids)s::bigint[])
                     ORDER BY patient_control_number, id DESC
                 ), m AS (
                     SELECT x.id AS cp_id, c.id AS claim_id, c.part2_program_id FROM c CROSS JOIN LATERAL (
@@ -246,7 +246,7 @@ class ClaimWriter:
             cursor.execute("""
                 WITH c AS MATERIALIZED (
                     SELECT DISTINCT ON (patient_control_number) id, patient_control_number
-                    FROM rcm_feeds_claim WHERE id = ANY(%(ids)s)
+                    FROM rcm_feeds_claim WHERE id = ANY(%(ids)s::bigint[])
                     ORDER BY patient_control_number, id DESC
                 ), m AS (
                     SELECT x.id AS ack_id, c.id AS claim_id FROM c CROSS JOIN LATERAL (
@@ -271,7 +271,7 @@ def claim_front_end_update(claim_ids: list[int], tenant_id: int) -> list[dt.date
             WITH a AS (
                 SELECT DISTINCT ON (claim_id) claim_id, accepted, rejected, codes
                 FROM rcm_feeds_acknowledgment
-                WHERE claim_id = ANY(%(ids)s) AND kind = '277ca' AND (accepted OR rejected)
+                WHERE claim_id = ANY(%(ids)s::bigint[]) AND kind = '277ca' AND (accepted OR rejected)
                 ORDER BY claim_id, id DESC
             )
             UPDATE rcm_feeds_claim c

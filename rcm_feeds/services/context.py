@@ -72,6 +72,11 @@ def pg_text_array(values: Iterable[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
+def pg_int_array(values: Iterable[int | None]) -> str:
+    """A bigint[] literal for a query parameter (``%s::bigint[]``), NULLs kept: cheaper than the list dumper."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
 def cents(amount: Decimal) -> Decimal:
     """Money rounded once, half-up to the cent (X12 amounts already are; CSV ones may not be)."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)

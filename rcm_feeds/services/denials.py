@@ -28,6 +28,7 @@ from revops.tenancy import require_tenant_id
 
 from ..models import CarcCategory, Denial, DenialStatus
 from ..x12.denials import DEFAULT_CARC_CATEGORIES
+from .context import pg_int_array, pg_text_array
 
 OPEN_STATES = (DenialStatus.OPEN, DenialStatus.APPEALED)
 
@@ -225,12 +226,13 @@ def denials_detect_overturns(*, claim_payment_ids: Sequence[int] = (), denial_id
             cursor.execute(_PAID_SQL, {"t": tenant_id, "ids": list(claim_payment_ids)})
             paid = cursor.fetchall()
         if paid:
-            cursor.execute(_CANDIDATES_SQL, {"t": tenant_id, "pcns": [p[0] for p in paid],
-                                             "rems": [p[1] for p in paid], "families": [p[2] for p in paid]})
+            cursor.execute(_CANDIDATES_SQL, {"t": tenant_id, "pcns": pg_text_array([p[0] for p in paid]),
+                                             "rems": pg_int_array([p[1] for p in paid]),
+                                             "families": pg_int_array([p[2] for p in paid])})
             candidates.update(row[0] for row in cursor.fetchall())
         if not candidates:
             return []
-        cursor.execute(_OVERTURN_SQL, {"t": tenant_id, "ids": sorted(candidates)})
+        cursor.execute(_OVERTURN_SQL, {"t": tenant_id, "ids": pg_int_array(sorted(candidates))})
         overturned = [(row[0], row[1]) for row in cursor.fetchall()]
     if overturned:
         audit_bulk(model=Denial, action=AuditAction.UPDATE, tenant_id=tenant_id,

@@ -5,7 +5,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rcm_feeds.services.context import pg_text_array
+from rcm_feeds.services.context import pg_int_array, pg_text_array
 
 TRICKY = ["PCN1", 'quo"te', "back\\slash", "com,ma", "{brace}", "sp ace", "", "NULL", "ünï", "'single'"]
 
@@ -27,3 +27,12 @@ def test_a_text_array_literal_carries_any_text_unchanged(db):
                         max_size=12), max_size=8))
 def test_a_text_array_literal_round_trips_arbitrary_text(db, values):
     assert _round_trip(values) == values
+
+
+def test_a_bigint_array_literal_keeps_order_and_nulls(db):
+    values = [3, None, 9_007_199_254_740_993, -1, 0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::bigint[]", [pg_int_array(values)])
+        assert cursor.fetchone()[0] == values
+        cursor.execute("SELECT %s::bigint[]", [pg_int_array([])])
+        assert cursor.fetchone()[0] == []
