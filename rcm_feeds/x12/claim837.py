@@ -1,7 +1,9 @@
 """837P/837I claim parser: streams ClaimBatch and Claim records, each claim knowing its payer."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import BinaryIO
 
 from . import balancing
@@ -15,7 +17,7 @@ from .records import (
     Subscriber,
 )
 from .tokenizer import Segment, Tokenizer
-from .values import Values, fail, pad, warning
+from .values import _MISSING, Values, fail, pad, warning
 
 Record837 = ClaimBatch | Claim
 
@@ -30,6 +32,8 @@ HI_QUALIFIERS = frozenset({
     "BH", "BI", "BE", "BG", "TC",  # occurrence, occurrence span, value, condition, treatment
 })
 
+
+_new = object.__new__
 
 # NM1 entities whose NPI is the claim's referral source: DN referring provider (2310A/2310F, 2420F),
 # DK ordering provider (2420E, e.g. the physician who ordered a lab test).
@@ -74,19 +78,30 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
     lx = ""
     other: OtherPayer | None = None
     batch_out = False
+    check_837 = balancing.check_claim_837
+    new = object.__new__
+    cache: dict[str, Decimal] = {}  # the current Values' caches and separator, set at each ST
+    dates: dict[str, dt.date | None] = {}
+    comp = ":"
 
     for seg in segments:
         els = seg[0]
         sid = els[0]
         if sid == "DTP":
-            pad(els, 4)
+            if len(els) < 4:
+                pad(els, 4)
             qual = els[1]
             if claim is None or vals is None:
                 continue
             if section == _LINE:
                 if qual == "472" and line is not None:
-                    line.service_from, line.service_to = vals.period(els[2], els[3], seg, 3,
-                                                                     claim.warnings)
+                    # A D8 day already in the date cache is what Values.period returns for it.
+                    day = dates.get(els[3], _MISSING) if els[2] == "D8" else None
+                    if day is None or day is _MISSING:
+                        line.service_from, line.service_to = vals.period(els[2], els[3], seg, 3,
+                                                                         claim.warnings)
+                    else:
+                        line.service_from = line.service_to = day
             elif section == _CLAIM:
                 if qual == "434":
                     claim.statement_from, claim.statement_to = vals.period(els[2], els[3], seg, 3,
@@ -99,18 +114,69 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
         elif sid == "SV1" or sid == "SV2":
             if claim is None or vals is None:
                 raise fail(seg, "structure", f"{sid} outside a claim (no CLM before it)")
-            line = _service_line(vals, seg, lx, claim)
+            # _service_line, inlined, with the usual HC:code[:modifiers] split in place.
+            if len(els) < 6:
+                pad(els, 6)
+            if sid == "SV1":
+                value = els[1]
+                parts = value.split(comp)
+                if len(parts) >= 2:
+                    qualifier, code = parts[0], parts[1]
+                    mods = tuple(parts[2:6])
+                    if "" in mods:
+                        mods = tuple(m for m in mods if m)
+                else:
+                    qualifier, code, mods = vals.procedure(value, seg, 1, claim.warnings)
+                charge = cache.get(els[2]) or vals.money(els[2], seg, 2)
+                units_text = els[4]
+                units = (cache.get(units_text) or vals.money(units_text, seg, 4)) \
+                    if units_text else None
+                revenue, basis, place = "", els[3], els[5]
+            else:
+                qualifier = code = ""
+                mods = ()
+                value = els[2]
+                if value:
+                    parts = value.split(comp)
+                    if len(parts) >= 2:
+                        qualifier, code = parts[0], parts[1]
+                        mods = tuple(parts[2:6])
+                        if "" in mods:
+                            mods = tuple(m for m in mods if m)
+                    else:
+                        qualifier, code, mods = vals.procedure(value, seg, 2, claim.warnings)
+                charge = cache.get(els[3]) or vals.money(els[3], seg, 3)
+                units_text = els[5]
+                units = (cache.get(units_text) or vals.money(units_text, seg, 5)) \
+                    if units_text else None
+                revenue, basis, place = els[1], els[4], ""
+            # Built field by field: a dataclass __init__ call costs more than the stores.
+            line = new(ServiceLine)
+            _, line.segment, line.offset, line.line = seg
+            line.number = lx
+            line.qualifier = qualifier
+            line.code = code
+            line.modifiers = mods
+            line.revenue_code = revenue
+            line.charge = charge
+            line.unit_basis = basis
+            line.units = units
+            line.place_of_service = place
+            line.service_from = line.service_to = None
+            line.control_number = ""
             claim.lines.append(line)
             section = _LINE
         elif sid == "LX":
             if claim is None:
                 raise fail(seg, "structure", "LX outside a claim (no CLM before it)")
-            pad(els, 2)
+            if len(els) < 2:
+                pad(els, 2)
             lx = els[1]
             line = None
             section = _LINE
         elif sid == "REF":
-            pad(els, 3)
+            if len(els) < 3:
+                pad(els, 3)
             qual = els[1]
             if section == _LINE:
                 if qual == "6R" and line is not None:
@@ -123,7 +189,8 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             elif section == _PROVIDER and provider is not None and qual in ("EI", "SY"):
                 provider.tax_id = provider.tax_id or els[2]
         elif sid == "NM1":
-            pad(els, 10)
+            if len(els) < 10:
+                pad(els, 10)
             entity = els[1]
             if section == _LINE or section == _LINE_PARTY:
                 section = _LINE_PARTY
@@ -157,14 +224,17 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
                 _codes(vals, seg, claim)
         elif sid == "CLM":
             if claim is not None:
-                yield _finish(claim, balance)
+                if balance:
+                    claim.warnings.extend(check_837(claim))
+                yield claim
             if subscriber is None or vals is None or batch is None:
                 raise fail(seg, "structure", "CLM without a subscriber (HL level 22) above it")
             claim = _claim(vals, seg, batch, subscriber, patient_level)
             line, lx, other = None, "", None
             section = _CLAIM
         elif sid == "SBR":
-            pad(els, 10)
+            if len(els) < 10:
+                pad(els, 10)
             if section == _SUBSCRIBER and subscriber is not None:
                 subscriber.payer_responsibility, subscriber.relationship = els[1], els[2]
                 subscriber.group_number, subscriber.filing_indicator = els[3], els[9]
@@ -187,7 +257,9 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
                 section = _LINE_PARTY  # line adjudication / drug / form loops: not the line itself
         elif sid == "HL":
             if claim is not None:
-                yield _finish(claim, balance)
+                if balance:
+                    claim.warnings.extend(check_837(claim))
+                yield claim
                 claim = line = other = None
             elif not batch_out and batch is not None:
                 batch_out = True  # its header (BHT, submitter, receiver) is complete
@@ -243,6 +315,7 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
                 raise fail(seg, "unsupported", f"837 implementation {st.implementation!r} is "
                                                "neither professional (X222) nor institutional (X223)")
             vals = Values(tok.separators, strict=strict)
+            cache, dates, comp = vals.money_cache, vals.dates, vals.component
             batch = ClaimBatch(st, kind, seg[1], seg[2], seg[3])
             batch.warnings.extend(tok.warnings)
             section, path, next_hl = _HEADER, [], 1
@@ -251,17 +324,13 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             batch_out = False
         elif sid == "SE":
             if claim is not None:
-                yield _finish(claim, balance)
+                if balance:
+                    claim.warnings.extend(check_837(claim))
+                yield claim
             elif not batch_out and batch is not None:
                 yield batch
             batch = claim = line = other = None
             provider = subscriber = None
-
-
-def _finish(claim: Claim, balance: bool) -> Claim:
-    if balance:
-        claim.warnings.extend(balancing.check_claim_837(claim))
-    return claim
 
 
 def _claim(vals: Values, seg: Segment, batch: ClaimBatch, subscriber: Subscriber,
@@ -270,45 +339,52 @@ def _claim(vals: Values, seg: Segment, batch: ClaimBatch, subscriber: Subscriber
     if not els[1]:
         raise fail(seg, "missing_value", "CLM01 (patient control number) is required")
     warnings: list[X12Warning] = []
-    parts = vals.qualified(els[5], seg, 5, warnings) if els[5] else [""]
-    parts += [""] * (3 - len(parts))
-    claim = Claim(batch, subscriber, seg[1], seg[2], seg[3], els[1], vals.money(els[2], seg, 2),
-                  parts[0], parts[1], parts[2], patient_is_subscriber=not patient_level)
-    claim.warnings.extend(warnings)
+    value = els[5]
+    if value:
+        parts = value.split(vals.component)
+        if len(parts) == 1:
+            parts = vals.qualified(value, seg, 5, warnings)
+    else:
+        parts = [""]
+    if len(parts) < 3:
+        parts += [""] * (3 - len(parts))
+    charge = vals.money_cache.get(els[2]) or vals.money(els[2], seg, 2)
+    # Built field by field: a dataclass __init__ call costs more than the stores.
+    claim = _new(Claim)
+    claim.batch = batch
+    claim.subscriber = subscriber
+    _, claim.segment, claim.offset, claim.line = seg
+    claim.control_number = els[1]
+    claim.charge = charge
+    claim.facility_code, claim.facility_qualifier, claim.frequency = parts[0], parts[1], parts[2]
+    claim.patient_is_subscriber = not patient_level
+    claim.original_claim_number = claim.prior_authorization = claim.referring_npi = ""
+    claim.codes = []
+    claim.statement_from = claim.statement_to = claim.admission_date = None
+    claim.service_from = claim.service_to = None
+    claim.admission_type = claim.admission_source = claim.patient_status = ""
+    claim.other_payers = []
+    claim.lines = []
+    claim.warnings = warnings
     if parts[2] not in ("1", "7", "8"):
         claim.warnings.append(warning(seg, "frequency", f"CLM05-3 frequency {parts[2]!r} is not "
                                                         "1 (original), 7 (replacement) or 8 (void)"))
     return claim
 
 
-def _service_line(vals: Values, seg: Segment, lx: str, claim: Claim) -> ServiceLine:
-    els = seg[0]
-    mods: tuple[str, ...]
-    if els[0] == "SV1":
-        pad(els, 6)
-        qualifier, code, mods = vals.procedure(els[1], seg, 1, claim.warnings)
-        return ServiceLine(seg[1], seg[2], seg[3], lx, qualifier, code, mods, "",
-                           vals.money(els[2], seg, 2), els[3], vals.money_or_none(els[4], seg, 4),
-                           els[5])
-    pad(els, 6)
-    qualifier = code = ""
-    mods = ()
-    if els[2]:
-        qualifier, code, mods = vals.procedure(els[2], seg, 2, claim.warnings)
-    return ServiceLine(seg[1], seg[2], seg[3], lx, qualifier, code, mods, els[1],
-                       vals.money(els[3], seg, 3), els[4], vals.money_or_none(els[5], seg, 5))
-
-
 def _codes(vals: Values, seg: Segment, claim: Claim) -> None:
     """HI composites; a qualifier and its code split by the element separator are re-paired."""
     els = seg[0]
+    comp = vals.component
     i, n = 1, len(els)
     while i < n:
         value = els[i]
         if not value:
             i += 1
             continue
-        parts = vals.qualified(value, seg, i, claim.warnings)
+        parts = value.split(comp)
+        if len(parts) == 1:
+            parts = vals.qualified(value, seg, i, claim.warnings)
         if len(parts) == 1:
             nxt = els[i + 1] if i + 1 < n else ""
             if value in HI_QUALIFIERS and nxt and vals.component not in nxt:

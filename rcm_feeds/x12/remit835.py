@@ -51,6 +51,7 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
     total_charge = total_paid = ZERO
     plbs: list[ProviderAdjustment] = []
     check_claim = balancing.check_claim
+    new = object.__new__
 
     # The branches run in order of how often the segments occur in a remittance.
     for seg in segments:
@@ -90,7 +91,14 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             target = svc.adjustments if svc is not None else claim.adjustments
             if len(els) == 4 and els[1] in CAS_GROUPS and els[2]:  # the usual single triplet
                 amount = cache.get(els[3]) or money(els[3], seg, 3)
-                target.append(Adjustment(els[1], els[2], amount, None, seg[1], seg[2], seg[3]))
+                # Built field by field: a dataclass __init__ call costs more than the stores.
+                adj = new(Adjustment)
+                adj.group = els[1]
+                adj.reason = els[2]
+                adj.amount = amount
+                adj.quantity = None
+                _, adj.segment, adj.offset, adj.line = seg
+                target.append(adj)
             else:
                 target.extend(_adjustments(vals, seg))
         elif sid == "SVC":
@@ -114,12 +122,24 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             if n > 6 and els[6]:
                 parts = vals.qualified(els[6], seg, 6, claim.warnings)
                 original = parts[1] if len(parts) > 1 else parts[0]
-            units = els[5] if n > 5 else ""
-            svc = ServicePayment(
-                seg[1], seg[2], seg[3], qualifier, code, mods,
-                cache.get(els[2]) or money(els[2], seg, 2),
-                cache.get(els[3]) or money(els[3], seg, 3), els[4] if n > 4 else "",
-                (cache.get(units) or money(units, seg, 5)) if units else None, original)
+            charge = cache.get(els[2]) or money(els[2], seg, 2)
+            paid = cache.get(els[3]) or money(els[3], seg, 3)
+            units_text = els[5] if n > 5 else ""
+            units = (cache.get(units_text) or money(units_text, seg, 5)) if units_text else None
+            svc = new(ServicePayment)
+            _, svc.segment, svc.offset, svc.line = seg
+            svc.qualifier = qualifier
+            svc.code = code
+            svc.modifiers = mods
+            svc.charge = charge
+            svc.paid = paid
+            svc.revenue_code = els[4] if n > 4 else ""
+            svc.units = units
+            svc.original_code = original
+            svc.service_date = svc.service_from = svc.service_to = svc.allowed = None
+            svc.control_number = ""
+            svc.adjustments = []
+            svc.remark_codes = []
             claim.lines.append(svc)
         elif sid == "REF":
             if len(els) < 3:
@@ -160,14 +180,29 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             if not els[1] or not els[2]:
                 raise fail(seg, "missing_value", "CLP01 (patient control number) and CLP02 "
                                                  "(status) are required")
-            claim = ClaimPayment(
-                remit, seg[1], seg[2], seg[3], els[1], els[2], money(els[3], seg, 3),
-                money(els[4], seg, 4), money(els[5], seg, 5) if els[5] else None, els[6], els[7],
-                els[8], els[9])
+            charge = cache.get(els[3]) or money(els[3], seg, 3)
+            paid = cache.get(els[4]) or money(els[4], seg, 4)
+            responsibility = (cache.get(els[5]) or money(els[5], seg, 5)) if els[5] else None
+            # Built field by field: a dataclass __init__ call costs more than the stores.
+            claim = new(ClaimPayment)
+            claim.patient_responsibility = responsibility
+            claim.remittance = remit
+            _, claim.segment, claim.offset, claim.line = seg
+            (_, claim.patient_control_number, claim.status, _, _, _, claim.filing_indicator,
+             claim.payer_claim_number, claim.facility_type, claim.frequency) = els[:10]
+            claim.charge = charge
+            claim.paid = paid
+            claim.patient_id_qualifier = claim.patient_member_id = claim.insured_member_id = ""
+            claim.statement_from = claim.statement_to = None
+            claim.received_date = claim.coverage_expiration = None
+            claim.adjustments = []
+            claim.remark_codes = []
+            claim.lines = []
+            claim.warnings = []
             svc = None
             count += 1
-            total_charge += claim.charge
-            total_paid += claim.paid
+            total_charge += charge
+            total_paid += paid
         elif sid == "LQ":
             if svc is not None and len(els) > 2 and els[1] == "HE" and els[2]:
                 svc.remark_codes.append(els[2])

@@ -206,19 +206,32 @@ class Tokenizer:
                 offset += len(suffix)
                 line += per_lf - term_lf
 
-            lf = text.count("\n")
-            cr = text.count("\r")
+            # Only the line-break counts the checks below compare need are counted; a count
+            # only ever compared with zero is a (much cheaper) membership test.
             uniform = False
             if suffix:
-                n_ts = text.count(term_suffix)
-                uniform = (text.count(term) == n_ts and lf == n_ts * per_lf
-                           and cr == n_ts * per_cr)
+                lf = text.count("\n")
+                cr = text.count("\r") if per_cr else "\r" in text
+                n_term = text.count(term)
+                if lf == n_term * per_lf and cr == n_term * per_cr:
+                    parts = text.split(term_suffix)
+                    uniform = len(parts) - 1 == n_term
+            else:
+                lf = "\n" in text
+                cr = "\r" in text
+            if uniform:
+                step, chunk_lf = len(term_suffix), per_lf
+            elif not lf and not cr:
+                # No line break at all: every segment is followed by the bare terminator, which
+                # is the uniform case with an empty suffix (the per-segment checks of the other
+                # branch cannot fire).
+                uniform = True
+                parts = text.split(term)
+                step, chunk_lf = 1, 0
             if uniform:
                 # Every terminator is followed by the same line break and there is no other
                 # line break (the counts prove it): split on both at once.
-                parts = text.split(term_suffix)
                 pending = parts.pop()
-                step = len(term_suffix)
                 for part in parts:
                     ordinal += 1
                     els = part.split(esep)
@@ -227,7 +240,7 @@ class Tokenizer:
                             else _NO_IDS
                     yield els, ordinal, offset, line
                     offset += len(part) + step
-                    line += per_lf
+                    line += chunk_lf
             else:
                 parts = text.split(term)
                 pending = parts.pop()

@@ -276,3 +276,74 @@ def test_generated_claims_round_trip(kind: str, seed: int, n: int) -> None:
 def test_referral_source_npi(relative: str, npi: str) -> None:
     _, claims = read(relative)
     assert claims[0].referring_npi == npi
+
+
+# -- records built field by field ------------------------------------------------------------
+# Claim and ServiceLine are built without their dataclass __init__ (the costliest part of a
+# claim); these pin that every field is set, to the dataclass default where the file says
+# nothing, and that no list is shared between records.
+
+_HEAD_837 = [
+    ["BHT", "0019", "00", "REF1", "20240101", "1200", "CH"],
+    ["NM1", "41", "2", "SUBMITTER", "", "", "", "", "46", "S1"],
+    ["NM1", "40", "2", "RECEIVER", "", "", "", "", "46", "R1"],
+    ["HL", "1", "", "20", "1"],
+    ["NM1", "85", "2", "CLINIC", "", "", "", "", "XX", "1234567893"],
+    ["HL", "2", "1", "22", "0"],
+    ["SBR", "P", "18", "", "", "", "", "", "", "MB"],
+    ["NM1", "IL", "1", "DOE", "", "", "", "", "MI", "M1"],
+]
+
+
+@pytest.mark.parametrize("kind", ["P", "I"])
+def test_fast_built_records_equal_the_dataclass_constructor(kind: str) -> None:
+    from rcm_feeds.x12 import ServiceLine
+
+    if kind == "P":
+        line_seg = ["SV1", "HC:90837:HF::25", "100.00", "UN", "2", "11"]
+        version = "005010X222A1"
+    else:
+        line_seg = ["SV2", "0900", "HC:90837", "100.00", "UN", ""]
+        version = "005010X223A2"
+    out = records(build(_HEAD_837 + [
+        ["CLM", "PCN1", "100.00", "", "", "11:B:1"],
+        ["LX", "1"],
+        line_seg,
+    ], set_id="837", functional_id="HC", version=version))
+    batch, claim = out
+    assert isinstance(batch, ClaimBatch) and isinstance(claim, Claim)
+    ln = claim.lines[0]
+    if kind == "P":
+        expected_line = ServiceLine(14, ln.offset, 14, "1", "HC", "90837", ("HF", "25"), "",
+                                    D("100.00"), "UN", D("2"), "11")
+    else:
+        expected_line = ServiceLine(14, ln.offset, 14, "1", "HC", "90837", (), "0900",
+                                    D("100.00"), "UN", None)
+    expected = Claim(batch, claim.subscriber, 12, claim.offset, 12, "PCN1", D("100.00"), "11",
+                     "B", "1")
+    expected.lines.append(expected_line)
+    assert claim == expected
+
+
+@pytest.mark.parametrize("kind", ["P", "I"])
+def test_fast_built_records_are_complete_and_own_their_lists(kind: str) -> None:
+    import dataclasses
+
+    out = io.BytesIO()
+    synth.write_837(out, 300, kind=kind, seed=3)
+    seen_lists: set[int] = set()
+
+    def check(rec: object) -> None:
+        for f in dataclasses.fields(rec):  # type: ignore[arg-type]
+            value = getattr(rec, f.name)  # AttributeError if the parser left a slot unset
+            if isinstance(value, list):
+                assert id(value) not in seen_lists, f"{type(rec).__name__}.{f.name} is shared"
+                seen_lists.add(id(value))
+        assert dataclasses.replace(rec) == rec  # type: ignore[type-var]
+
+    claims = [r for r in parse_837(io.BytesIO(out.getvalue())) if isinstance(r, Claim)]
+    assert len(claims) == 300
+    for claim in claims:
+        check(claim)
+        for ln in claim.lines:
+            check(ln)

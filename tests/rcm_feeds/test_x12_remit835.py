@@ -249,3 +249,59 @@ def test_generated_remittances_round_trip(seps: Separators, seed: int, claims: i
     assert sum(d.level == "claim" for d in denials) == expected.denied_claims
     assert sum(d.level == "line" for d in denials) == expected.denied_lines
     assert sum(c.is_reversal for c in got) == expected.reversals
+
+
+# -- records built field by field ------------------------------------------------------------
+# The parser builds ClaimPayment, ServicePayment and Adjustment without calling their dataclass
+# __init__ (it is the costliest part of a claim); these pin that every field is set, to the
+# dataclass default where the file says nothing, and that no list is shared between records.
+
+
+def test_fast_built_records_equal_the_dataclass_constructor() -> None:
+    from rcm_feeds.x12 import Adjustment, ServicePayment
+
+    out = records(build([
+        ["BPR", "I", "80.00", "C", "ACH", "CCP", "01", "1", "DA", "1", "1", "", "01", "1", "DA",
+         "1", "20240105"],
+        ["TRN", "1", "TRACE1", "1999999999"],
+        ["CLP", "PCN1", "1", "100.00", "80.00", "", "12", "PAYER1", "11", "1"],
+        ["SVC", "HC:90837", "100.00", "80.00"],
+        ["CAS", "CO", "45", "20.00"],
+    ]))
+    remit, claim, end = out
+    assert isinstance(claim, ClaimPayment)
+    svc = ServicePayment(7, claim.lines[0].offset, 7, "HC", "90837", (), D("100.00"), D("80.00"),
+                         "", None)
+    svc.adjustments.append(Adjustment("CO", "45", D("20.00"), None, 8, svc.offset + 27, 8))
+    expected = ClaimPayment(remit, 6, claim.offset, 6, "PCN1", "1", D("100.00"), D("80.00"), None,
+                            "12", "PAYER1", "11", "1")
+    expected.lines.append(svc)
+    assert claim == expected
+    assert end.claim_count == 1
+
+
+def test_fast_built_records_are_complete_and_own_their_lists() -> None:
+    import dataclasses
+
+    out = io.BytesIO()
+    synth.write_835(out, 300, seed=3)
+    seen_lists: set[int] = set()
+
+    def check(rec: object) -> None:
+        for f in dataclasses.fields(rec):  # type: ignore[arg-type]
+            value = getattr(rec, f.name)  # AttributeError if the parser left a slot unset
+            if isinstance(value, list):
+                assert id(value) not in seen_lists, f"{type(rec).__name__}.{f.name} is shared"
+                seen_lists.add(id(value))
+        assert dataclasses.replace(rec) == rec  # type: ignore[type-var]
+
+    claims = [r for r in parse_835(io.BytesIO(out.getvalue())) if isinstance(r, ClaimPayment)]
+    assert len(claims) == 300
+    for claim in claims:
+        check(claim)
+        for adj in claim.adjustments:
+            check(adj)
+        for svc in claim.lines:
+            check(svc)
+            for adj in svc.adjustments:
+                check(adj)
