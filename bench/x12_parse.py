@@ -135,6 +135,10 @@ def main() -> None:
             print("\npyx12 is not installed (pip install -e .[x12-strict]): no comparison")
             return
         n = args.pyx12_claims
+        if n <= 0:
+            print("\n--pyx12-claims 0: no comparison with pyx12")
+            print(f"load average at end {os.getloadavg()[0]:.1f}")
+            return
         (directory / "slice").mkdir()
         head = generate(directory / "slice", n)
         print(f"\npyx12 loop reader vs ours on the first {n:,} claims of the same generator "

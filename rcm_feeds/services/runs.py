@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from revops import bulk
 from revops.jobs import job_create, job_enqueue
 from revops.models import Job
 from revops.tenancy import require_tenant_id
@@ -210,7 +211,7 @@ def ingestion_execute(*, run: IngestionRun, refresh_aggregates: bool = True) -> 
                 _settle(run, RunStatus.DUPLICATE, {"duplicate_of_run": prior.pk}, _duplicate_message(prior))
                 return run
             ctx = LoadContext(run=run, file=file, feed=file.feed, tenant_id=tenant_id)
-            with file_open(file) as stream:
+            with file_open(file) as stream, bulk.cyclic_gc_paused():
                 _loader(file.feed.kind)(ctx, stream)
             ctx.flush_warnings()
             status, message = _outcome(ctx)

@@ -124,3 +124,14 @@ def test_the_connection_is_left_as_it_was(world):
             background.submit(lambda: None)
     assert connection.execute_wrappers == wrappers
     assert not connection.allow_thread_sharing
+
+
+def test_the_switch_interval_is_lowered_for_the_block_and_restored(world):
+    import sys
+
+    before = sys.getswitchinterval()
+    with tenant_context(world.a.org), transaction.atomic():
+        with BackgroundFlush(switch_interval=0.001) as background:
+            assert sys.getswitchinterval() == 0.001
+            background.submit(lambda: None)
+    assert sys.getswitchinterval() == before

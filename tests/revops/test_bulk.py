@@ -168,3 +168,23 @@ def test_trusted_columns_skip_only_their_own_tenant_check(world):
         own_line = world.a.objects["serviceline"].pk
         assert bulk.copy_insert(Account, columns=ACCOUNT_COLUMNS, trusted=("service_line_id",),
                                 rows=[("X-9", "Own line", "37203", "TN", own_line)]) == 1
+
+
+def test_cyclic_gc_is_paused_for_a_load_and_restored_even_on_error():
+    import gc
+
+    from revops.bulk import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        assert not gc.isenabled()
+        with cyclic_gc_paused():  # nested: still off, and still off after the inner block
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    try:
+        with cyclic_gc_paused():
+            raise RuntimeError("a refused file")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
