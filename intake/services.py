@@ -343,43 +343,6 @@ def program_cost_delete(*, cost: ProgramCost) -> None:
 
 # -- the linked claims' money (program profitability's summary) -----------------------------------
 
-# Per (program, service month, payer): the claims linked to the program's admissions whose first service date is in
-# the month, their current versions' count and charges, payments (reversals net out) and counted denials (denied,
-# written off = denied - recovered of those written off, lost = not overturned). Exactly what
-# ``intake.selectors.profitability`` summed per claim before (tests/intake/test_program_money.py keeps that query
-# as the reference); the payer's clean yield is applied to ``lost`` when read.
-_PROGRAM_MONEY_SQL = """
-    WITH lc AS (
-        SELECT a.program_id, date_trunc('month', c.service_from)::date AS month, c.id, c.payer_id, c.charge,
-               (c.frequency <> '8' AND r.original_claim_id IS NULL) AS is_current
-        FROM intake_admissionclaim l
-        JOIN intake_admission a ON a.id = l.admission_id AND a.tenant_id = %(t)s
-        JOIN rcm_feeds_claim c ON c.id = l.claim_id AND c.tenant_id = %(t)s
-        -- a current version (selectors.common.current_version): not a void, and no claim names it as its original
-        LEFT JOIN (SELECT DISTINCT x.original_claim_id FROM rcm_feeds_claim x
-                   WHERE x.tenant_id = %(t)s AND x.original_claim_id IS NOT NULL) r ON r.original_claim_id = c.id
-        WHERE l.tenant_id = %(t)s AND {in_months}
-    ), paid AS (
-        SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
-        WHERE cp.tenant_id = %(t)s AND cp.claim_id IN ({in_period}) GROUP BY cp.claim_id
-    ), den AS (
-        SELECT d.claim_id, sum(d.denied_charge) AS denied,
-               coalesce(sum(d.denied_charge - d.recovered_amount) FILTER (WHERE d.status = 'written_off'), 0)
-                   AS written_off,
-               coalesce(sum(d.denied_charge) FILTER (WHERE d.status <> 'overturned'), 0) AS lost
-        FROM ({counted}) d GROUP BY d.claim_id
-    )
-    INSERT INTO intake_programclaimmoney (tenant_id, program_id, month, payer_id, claims, gross_charges,
-                                          net_after_denials, denied, written_off, lost)
-    SELECT %(t)s, lc.program_id, lc.month, lc.payer_id,
-           count(*) FILTER (WHERE lc.is_current), coalesce(sum(lc.charge) FILTER (WHERE lc.is_current), 0),
-           coalesce(sum(paid.paid), 0), coalesce(sum(den.denied), 0), coalesce(sum(den.written_off), 0),
-           coalesce(sum(den.lost), 0)
-    FROM lc LEFT JOIN paid ON paid.claim_id = lc.id LEFT JOIN den ON den.claim_id = lc.id
-    GROUP BY lc.program_id, lc.month, lc.payer_id
-"""
-
-
 @transaction.atomic
 def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
     """Replace the active organization's ``ProgramClaimMoney`` rows of the claims' service ``months`` (any date in
@@ -388,7 +351,7 @@ def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
 
     Refreshes of one organization are serialized on its state row, so two concurrent loads cannot both delete
     and then both insert a month."""
-    from .selectors.common import counted_denials
+    from .selectors.profitability import linked_claim_money_sql
 
     t = require_tenant_id()
     wanted = None if months is None else sorted({d.replace(day=1) for d in months})
@@ -412,8 +375,9 @@ def program_money_refresh(*, months: Iterable[dt.date] | None = None) -> int:
         cursor.execute("SET LOCAL jit = off")  # as the aggregates: misestimated joins made it compile for seconds
         cursor.execute("DELETE FROM intake_programclaimmoney WHERE tenant_id = %(t)s "
                        "AND (%(all)s OR month = ANY(%(months)s::date[]))", params)
-        cursor.execute(_PROGRAM_MONEY_SQL.format(in_months=in_months, in_period=in_period,
-                                                 counted=counted_denials(in_period)), params)
+        cursor.execute("INSERT INTO intake_programclaimmoney (tenant_id, program_id, month, payer_id, claims, "
+                       "gross_charges, net_after_denials, denied, written_off, lost) SELECT %(t)s, m.* FROM ("
+                       + linked_claim_money_sql(claims_where=in_months, in_period=in_period) + ") m", params)
         return cursor.rowcount
 
 

@@ -226,36 +226,17 @@ def _summary_built(tenant_id: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _money_from_summary(params: dict, only: str) -> list[dict]:
-    """The linked claims' money by (program, month) from ``ProgramClaimMoney`` (intake.services.program_money_refresh
-    keeps it current), each program-month-payer's lost denials valued at the payer's clean yield (the
-    organization's when the payer has none). Exactly the figures of ``_money_from_claims``: the same sums,
-    regrouped (numeric products and sums are exact, so sum(lost x yield) over claims = sum(lost) x yield)."""
-    return rows(f"""
-        WITH yields AS ({_YIELDS})
-        SELECT m.program_id, m.month, sum(m.claims) AS claims, sum(m.gross_charges) AS gross_charges,
-               sum(m.net_after_denials) AS net_after_denials, sum(m.denied) AS denied,
-               sum(m.written_off) AS written_off, sum(m.lost * coalesce(py.y, org.y, 0)) AS leakage
-        FROM intake_programclaimmoney m
-        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = m.payer_id
-        LEFT JOIN yields org ON org.whole = 1
-        WHERE m.tenant_id = %(t)s {only.format(col="m.program_id")}
-          AND m.month >= %(start)s AND m.month < %(end_next)s
-        GROUP BY m.program_id, m.month
-    """, params)
+def linked_claim_money_sql(*, claims_where: str, in_period: str) -> str:
+    """The one definition of the linked claims' money, per (program, service month, payer): the claims linked to
+    the program's admissions whose first service date is in the month, their current versions' count and charges,
+    payments (reversals net out) and counted denials (denied, written off = denied - recovered of those written
+    off, lost = not overturned). ``intake.services.program_money_refresh`` stores it in ``ProgramClaimMoney``;
+    ``_money_from_claims`` reads it directly for an organization whose summary is not built yet.
 
-
-def _money_from_claims(params: dict, only: str) -> list[dict]:
-    """The linked claims' money by (program, month) computed from the claims (an organization whose summary is
-    not built yet)."""
-    # Set-based: the linked claims of the period, their payments and counted denials are hash-joined over the
-    # period's claims (not probed claim by claim from a materialized list, which at 200,000 linked claims cost
-    # seconds), and JIT is off: the planner's estimates of these joins made it compile for seconds.
-    in_period = ("SELECT c2.id FROM rcm_feeds_claim c2 WHERE c2.tenant_id = %(t)s "
-                 "AND c2.service_from >= %(start)s AND c2.service_from < %(end_next)s")
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        return rows(f"""
+    ``claims_where``: SQL on the linked claim ``c`` and admission ``a`` (the months wanted); ``in_period``: a
+    SELECT of claim ids whose payments and denials are counted (a superset of the linked claims wanted: a claim
+    payment's denials are all its claim's, so counting over more claims counts the linked ones the same)."""
+    return f"""
         WITH lc AS (
             SELECT a.program_id, date_trunc('month', c.service_from)::date AS month, c.id, c.payer_id, c.charge,
                    (c.frequency <> '8' AND r.original_claim_id IS NULL) AS is_current
@@ -265,38 +246,64 @@ def _money_from_claims(params: dict, only: str) -> list[dict]:
             -- a current version (common.current_version): not a void, and no claim names it as its original
             LEFT JOIN (SELECT DISTINCT x.original_claim_id FROM rcm_feeds_claim x
                        WHERE x.tenant_id = %(t)s AND x.original_claim_id IS NOT NULL) r ON r.original_claim_id = c.id
-            WHERE l.tenant_id = %(t)s {only.format(col="a.program_id")}
-              AND c.service_from >= %(start)s AND c.service_from < %(end_next)s
+            WHERE l.tenant_id = %(t)s AND {claims_where}
         ), paid AS (
             SELECT cp.claim_id, sum(cp.paid) AS paid FROM rcm_feeds_claimpayment cp
             WHERE cp.tenant_id = %(t)s AND cp.claim_id IN ({in_period}) GROUP BY cp.claim_id
         ), den AS (
-            -- a claim payment's denials are all its claim's, so counting over the period's claims counts each
-            -- linked claim's denials as counting over the linked claims alone would
             SELECT d.claim_id, sum(d.denied_charge) AS denied,
                    coalesce(sum(d.denied_charge - d.recovered_amount) FILTER (WHERE d.status = 'written_off'), 0)
                        AS written_off,
                    coalesce(sum(d.denied_charge) FILTER (WHERE d.status <> 'overturned'), 0) AS lost
             FROM ({counted_denials(in_period)}) d GROUP BY d.claim_id
-        ), yields AS (
-            -- The payer's clean yield, all history, from the RCM monthly aggregates' additive clean measures
-            -- (rcm_feeds.aggregates: payments and charges of current, adjudicated, never-denied claims).
-            SELECT GROUPING(payer_id) AS whole, payer_id, sum(clean_paid) / nullif(sum(clean_charges), 0) AS y
-            FROM rcm_feeds_kpi_monthly WHERE tenant_id = %(t)s GROUP BY GROUPING SETS ((payer_id), ())
         )
-        SELECT lc.program_id, lc.month,
+        SELECT lc.program_id, lc.month, lc.payer_id,
                count(*) FILTER (WHERE lc.is_current) AS claims,
                coalesce(sum(lc.charge) FILTER (WHERE lc.is_current), 0) AS gross_charges,
                coalesce(sum(paid.paid), 0) AS net_after_denials,
                coalesce(sum(den.denied), 0) AS denied, coalesce(sum(den.written_off), 0) AS written_off,
-               coalesce(sum(den.lost * coalesce(py.y, org.y, 0)), 0) AS leakage
-        FROM lc
-        LEFT JOIN paid ON paid.claim_id = lc.id
-        LEFT JOIN den ON den.claim_id = lc.id
-        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = lc.payer_id
+               coalesce(sum(den.lost), 0) AS lost
+        FROM lc LEFT JOIN paid ON paid.claim_id = lc.id LEFT JOIN den ON den.claim_id = lc.id
+        GROUP BY lc.program_id, lc.month, lc.payer_id
+    """
+
+
+def _money_by_program(source: str, params: dict, only: str) -> list[dict]:
+    """The linked claims' money by (program, month) from per-(program, month, payer) rows (``source``: the
+    summary table or ``linked_claim_money_sql``), each program-month-payer's lost denials valued at the payer's
+    clean yield (the organization's when the payer has none). Numeric products and sums are exact, so this is
+    the per-claim sum of lost x yield, regrouped."""
+    return rows(f"""
+        WITH yields AS ({_YIELDS})
+        SELECT m.program_id, m.month, sum(m.claims) AS claims, sum(m.gross_charges) AS gross_charges,
+               sum(m.net_after_denials) AS net_after_denials, sum(m.denied) AS denied,
+               sum(m.written_off) AS written_off, sum(m.lost * coalesce(py.y, org.y, 0)) AS leakage
+        FROM {source} m
+        LEFT JOIN yields py ON py.whole = 0 AND py.payer_id = m.payer_id
         LEFT JOIN yields org ON org.whole = 1
-        GROUP BY lc.program_id, lc.month
+        WHERE m.month >= %(start)s AND m.month < %(end_next)s {only.format(col="m.program_id")}
+        GROUP BY m.program_id, m.month
     """, params)
+
+
+def _money_from_summary(params: dict, only: str) -> list[dict]:
+    """From ``ProgramClaimMoney`` (intake.services.program_money_refresh keeps it current)."""
+    return _money_by_program("(SELECT * FROM intake_programclaimmoney WHERE tenant_id = %(t)s)", params, only)
+
+
+def _money_from_claims(params: dict, only: str) -> list[dict]:
+    """Computed from the claims (an organization whose summary is not built yet): the same figures."""
+    # Set-based: the linked claims of the period, their payments and counted denials are hash-joined over the
+    # period's claims (not probed claim by claim from a materialized list, which at 200,000 linked claims cost
+    # seconds), and JIT is off: the planner's estimates of these joins made it compile for seconds.
+    in_period = ("SELECT c2.id FROM rcm_feeds_claim c2 WHERE c2.tenant_id = %(t)s "
+                 "AND c2.service_from >= %(start)s AND c2.service_from < %(end_next)s")
+    claims_where = ("c.service_from >= %(start)s AND c.service_from < %(end_next)s "
+                    + only.format(col="a.program_id"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        return _money_by_program(f"({linked_claim_money_sql(claims_where=claims_where, in_period=in_period)})",
+                                 params, only)
 
 
 def program_profitability(*, start: dt.date, end: dt.date, grain: Grain = "month",

@@ -265,10 +265,8 @@ class RemittanceWriter:
         claims = self._claims_of(batch)
         programs = self.programs
         part2_feed = self.part2_feed
-        cp_rows = []
-        for p in batch:
-            found = _claim_for(p.rec, claims, p.current.payer_id)
-            cp_rows.append((p.current.pk, found[0], *p.cp_tail, part2_feed or found[2]))
+        founds = [_claim_for(p.rec, claims, p.current.payer_id) for p in batch]
+        cp_rows = [(p.current.pk, found[0], *p.cp_tail, part2_feed or found[2]) for p, found in zip(batch, founds)]
         # Trusted ids (revops.bulk): the remittance this load created, claims its lookups selected.
         returned = bulk.copy_insert_returning(ClaimPayment, columns=CP_COLUMNS, rows=cp_rows,
                                               returning=("id", "source_position"),
@@ -284,7 +282,7 @@ class RemittanceWriter:
 
         adj_rows = []
         denial_rows = []
-        for p, row in zip(batch, cp_rows):
+        for p, found in zip(batch, founds):
             rec = p.rec
             parent = cp_id[rec.segment]
             for adj in p.claim_adjustments:
@@ -296,7 +294,6 @@ class RemittanceWriter:
                         adj_rows.append((parent, line_id, *adj))
             if p.denials:
                 current = p.current
-                found = _claim_for(rec, claims, current.payer_id)
                 program_id = found[1] or programs.resolve(
                     procedures=[s.code for s in rec.lines],
                     revenue_codes=[s.revenue_code for s in rec.lines if s.revenue_code],

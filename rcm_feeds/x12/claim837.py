@@ -117,8 +117,17 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
             # _service_line, inlined, with the usual HC:code[:modifiers] split in place.
             if len(els) < 6:
                 pad(els, 6)
+            # SV1 (professional): SV101 procedure, SV102 charge, SV103 unit basis, SV104 units, SV105 place;
+            # SV2 (institutional): SV201 revenue code, SV202 procedure (optional), SV203 charge, SV204 unit
+            # basis, SV205 units.
             if sid == "SV1":
-                value = els[1]
+                at, revenue, basis, place = 1, "", els[3], els[5]
+            else:
+                at, revenue, basis, place = 2, els[1], els[4], ""
+            value = els[at]
+            qualifier = code = ""
+            mods: tuple[str, ...] = ()
+            if value or at == 1:  # an SV1 always names a procedure; an empty one is reported by procedure()
                 parts = value.split(comp)
                 if len(parts) >= 2:
                     qualifier, code = parts[0], parts[1]
@@ -126,30 +135,10 @@ def _parse(tok: Tokenizer, segments: Iterable[Segment], *, strict: bool,
                     if "" in mods:
                         mods = tuple(m for m in mods if m)
                 else:
-                    qualifier, code, mods = vals.procedure(value, seg, 1, claim.warnings)
-                charge = cache.get(els[2]) or vals.money(els[2], seg, 2)
-                units_text = els[4]
-                units = (cache.get(units_text) or vals.money(units_text, seg, 4)) \
-                    if units_text else None
-                revenue, basis, place = "", els[3], els[5]
-            else:
-                qualifier = code = ""
-                mods = ()
-                value = els[2]
-                if value:
-                    parts = value.split(comp)
-                    if len(parts) >= 2:
-                        qualifier, code = parts[0], parts[1]
-                        mods = tuple(parts[2:6])
-                        if "" in mods:
-                            mods = tuple(m for m in mods if m)
-                    else:
-                        qualifier, code, mods = vals.procedure(value, seg, 2, claim.warnings)
-                charge = cache.get(els[3]) or vals.money(els[3], seg, 3)
-                units_text = els[5]
-                units = (cache.get(units_text) or vals.money(units_text, seg, 5)) \
-                    if units_text else None
-                revenue, basis, place = els[1], els[4], ""
+                    qualifier, code, mods = vals.procedure(value, seg, at, claim.warnings)
+            charge = cache.get(els[at + 1]) or vals.money(els[at + 1], seg, at + 1)
+            units_text = els[at + 3]
+            units = (cache.get(units_text) or vals.money(units_text, seg, at + 3)) if units_text else None
             # Built field by field: a dataclass __init__ call costs more than the stores.
             line = new(ServiceLine)
             _, line.segment, line.offset, line.line = seg

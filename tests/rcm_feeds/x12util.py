@@ -59,3 +59,18 @@ def error_of(data: bytes, **kwargs: Any) -> X12Error:
     except X12Error as exc:
         return exc
     raise AssertionError("expected an X12Error")
+
+
+def assert_complete_and_unshared(records_: Any) -> None:
+    """Every dataclass slot of every record is set (the parser builds some records field by field, without
+    their ``__init__``), each equals its dataclass-built copy, and no list is shared between records."""
+    import dataclasses
+
+    seen_lists: set[int] = set()
+    for rec in records_:
+        for f in dataclasses.fields(rec):
+            value = getattr(rec, f.name)  # AttributeError if the parser left a slot unset
+            if isinstance(value, list):
+                assert id(value) not in seen_lists, f"{type(rec).__name__}.{f.name} is shared"
+                seen_lists.add(id(value))
+        assert dataclasses.replace(rec) == rec
