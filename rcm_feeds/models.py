@@ -43,6 +43,15 @@ def fact_tenant():  # type: ignore[no-untyped-def]
                              db_index=False, db_constraint=False)
 
 
+def nonnull_indexes(table: str, *fields: str) -> list[models.Index]:
+    """Partial indexes on nullable links that most rows leave empty (a correction's original claim, a
+    Part 2 program, the payment that overturned a denial): only the rows that have one are indexed,
+    so bulk loads maintain nothing for the rest, and the lookups by value a deletion cascade or
+    ``on_delete`` check makes (``field_id = X``) still use them."""
+    return [models.Index(fields=[field], condition=models.Q(**{f"{field}__isnull": False}),
+                         name=f"{table}_{field}_nn"[:30]) for field in fields]
+
+
 def loader_link(to, **kwargs):  # type: ignore[no-untyped-def]
     """A foreign key the loader fills from ids it just inserted (see above): no constraint trigger."""
     return models.ForeignKey(to, db_constraint=False, **kwargs)
@@ -204,7 +213,9 @@ class Claim(TenantModel):
                               db_index=False)  # (tenant, payer, submitted_on) serves it
     program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     facility = models.ForeignKey("revops.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Partial indexes (Meta) for the two links most claims leave empty: a load pays nothing for them.
+    part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                      db_index=False)
     billing_npi = models.CharField(max_length=10, blank=True)
     referring_npi = models.CharField(
         max_length=10, blank=True,
@@ -215,7 +226,8 @@ class Claim(TenantModel):
     facility_code = models.CharField(max_length=4, blank=True, help_text="Place of service (837P) or facility type (837I).")
     frequency = models.CharField(max_length=1, default="1", help_text="1 original, 7 replacement, 8 void.")
     original_payer_claim_number = models.CharField(max_length=50, blank=True)
-    original_claim = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections")
+    original_claim = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections",
+                                       db_index=False)
     prior_authorization = models.CharField(max_length=50, blank=True)
     diagnoses = ArrayField(models.CharField(max_length=10), default=list, blank=True)
     service_from = models.DateField(null=True, blank=True)
@@ -241,6 +253,7 @@ class Claim(TenantModel):
             models.Index(fields=["tenant", "submitted_on"]),
             models.Index(fields=["tenant", "payer", "submitted_on"]),
             models.Index(fields=["tenant", "transaction_reference", "source_file"], name="claim_txref_idx"),
+            *nonnull_indexes("claim", "original_claim", "part2_program"),
         ]
 
     def __str__(self) -> str:
@@ -324,7 +337,8 @@ class ClaimPayment(TenantModel):
     )
     is_denied = models.BooleanField(default=False)
     balanced = models.BooleanField(default=True)
-    part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    part2_program = models.ForeignKey("revops.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                      db_index=False)  # partial index in Meta
 
     class Meta:
         ordering = ["remittance", "source_position"]
@@ -340,6 +354,7 @@ class ClaimPayment(TenantModel):
             models.Index(fields=["tenant", "patient_control_number"]),
             models.Index(fields=["tenant", "payer_claim_number"]),
             models.Index(fields=["tenant", "claim"]),
+            *nonnull_indexes("claimpayment", "part2_program"),
         ]
 
 
@@ -449,7 +464,7 @@ class Denial(TenantModel):
     resolved_on = models.DateField(null=True, blank=True)
     recovered_amount = money(default=0)
     overturned_by = models.ForeignKey(
-        ClaimPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        ClaimPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
         help_text="The later payment that overturned this denial.",
     )
     write_off_reason = models.CharField(max_length=200, blank=True)
@@ -461,6 +476,7 @@ class Denial(TenantModel):
             models.Index(fields=["tenant", "denied_on"]),
             models.Index(fields=["tenant", "status"]),
             models.Index(fields=["tenant", "category"]),
+            *nonnull_indexes("denial", "overturned_by"),  # empty when a denial is loaded
         ]
 
 
