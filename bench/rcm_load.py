@@ -107,8 +107,66 @@ def _backend_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+FLOOR_FORMS = (
+    ("temp", "TEMP table, no index (not WAL-logged)"),
+    ("pkey", "logged table, primary key only"),
+    ("indexes", "logged table, the product's indexes"),
+)
+
+
+def postgres_floor(kind: str, org_id: int, backend: int) -> dict[str, list[float]]:
+    """Postgres CPU of storing exactly the rows this load wrote, with nothing else to do.
+
+    The rows (every column, ids included) are read back as COPY text first, so the client does
+    no encoding in the timed part; then, per form in ``FLOOR_FORMS``, each table's rows are
+    COPYed into a new empty table shaped like it (``LIKE ... INCLUDING DEFAULTS``, plus its
+    primary key, or plus all its indexes and unique constraints): no row-level security, no
+    foreign-key triggers, no lookups, no INSERT ... SELECT. Everything is rolled back. Returns
+    {form: [server CPU seconds, wall seconds]} summed over the tables.
+    """
+    from django.db import connection, transaction
+
+    texts = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # sets the transaction's tenant (row-level security) for the raw COPY
+        for model, _ in _tables(kind):
+            table = model._meta.db_table
+            chunks = []
+            with connection.connection.cursor() as raw, raw.copy(
+                    f"COPY (SELECT * FROM {table} WHERE tenant_id = {int(org_id)}) TO STDOUT") as copy:
+                for chunk in copy:
+                    chunks.append(bytes(chunk))
+            texts.append((table, b"".join(chunks)))
+    out: dict[str, list[float]] = {}
+    for form, _ in FLOOR_FORMS:
+        cpu = wall = 0.0
+        with transaction.atomic():
+            with connection.connection.cursor() as raw:
+                for table, text in texts:
+                    name = f"_floor_{table}"
+                    if form == "temp":
+                        raw.execute(f"CREATE TEMP TABLE {name} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+                    elif form == "pkey":
+                        raw.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+                        raw.execute(f"ALTER TABLE {name} ADD PRIMARY KEY (id)")
+                    else:
+                        raw.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES "
+                                    "INCLUDING CONSTRAINTS)")
+                    before, started = _backend_cpu(backend), time.perf_counter()
+                    with raw.copy(f"COPY {name} FROM STDIN") as copy:
+                        for at in range(0, len(text), 1 << 20):
+                            copy.write(text[at:at + (1 << 20)])
+                    wall += time.perf_counter() - started
+                    after = _backend_cpu(backend)
+                    cpu += (after - before) if before is not None and after is not None else float("nan")
+            transaction.set_rollback(True)
+        out[form] = [cpu, wall]
+    return out
+
+
 def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bool,
-               statements: bool = False, background: bool = True) -> dict[str, Any]:
+               statements: bool = False, background: bool = True, floor: bool = False) -> dict[str, Any]:
     _setup()
     from django.db import connection, transaction
     from django.utils import timezone
@@ -182,12 +240,26 @@ def load_child(kind: str, path: Path, org_id: int, profile: bool, aggregates: bo
             raw_rows += measured.rows
             raw_seconds += measured.seconds
         result["raw_rows"], result["raw_seconds"], result["raw_tables"] = raw_rows, raw_seconds, per_table
+        if floor:
+            result["floor"] = postgres_floor(kind, org_id, backend)
         result["finished"] = timezone.now().isoformat()
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(28)
         result["profile"] = out.getvalue()
     return result
+
+
+def _floor_report(kind: str, n: int, run: dict[str, Any]) -> str:
+    """The floor beside the load: Postgres CPU per form, and the claims/s it allows at best."""
+    lines = [f"--- {kind} {n:,} claims: Postgres storing the same {int(run['raw_rows']):,} rows and nothing else "
+             f"(server CPU; the load itself: {run['server_cpu'] or 0:.2f} s) ---"]
+    for form, label in FLOOR_FORMS:
+        cpu, wall = run["floor"][form]
+        lines.append(f"  {label:<45} server CPU {cpu:6.2f} s  wall {wall:6.2f} s  "
+                     f"-> at most {n / max(cpu, wall, 1e-9):>9,.0f} claims/s even with a free worker")
+    lines.append(f"  (30,000 claims/s leaves {n / 30000:.2f} s of wall time for everything)")
+    return "\n".join(lines)
 
 
 def child(*args: str) -> dict[str, Any]:
@@ -207,12 +279,14 @@ def main() -> None:
                         help="time each statement shape of the load (deferred constraint checks included)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the one-thread load (no background flush) that each size is compared with")
-    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true",
+                        help="also time Postgres storing the same rows with nothing else to do (postgres_floor)")
+    parser.add_argument("--child", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, path, org_id, profile, aggregates, statements, background = args.child
+        kind, path, org_id, profile, aggregates, statements, background, floor = args.child
         print(json.dumps(load_child(kind, Path(path), int(org_id), profile == "1", aggregates == "1",
-                                    statements == "1", background == "1"), default=str))
+                                    statements == "1", background == "1", floor == "1"), default=str))
         return
 
     _setup()
@@ -236,6 +310,7 @@ def main() -> None:
                       f"{'raw claims/s':>14}{'load/raw':>10}{'aggregates s':>14}")
             lines = []
             profiles = []
+            floors: list[str] = []
             modes = [("background", "1")] + ([] if args.no_baseline else [("one-thread", "0")])
             for n in sizes:
                 files = generate(Path(tmp), n, seed=n)
@@ -248,7 +323,8 @@ def main() -> None:
                     for kind in ("837", "835"):
                         path = files[kind]
                         run = child(kind, str(path), str(org.pk), "1" if args.profile else "0",
-                                    "1" if args.aggregates else "0", "1" if args.statements else "0", background)
+                                    "1" if args.aggregates else "0", "1" if args.statements else "0", background,
+                                    "1" if args.floor and mode == "background" else "0")
                         claims = run["counts"].get("claims") or run["counts"].get("claim_payments")
                         assert claims == n, run["counts"]
                         rows = int(run["raw_rows"])
@@ -263,12 +339,16 @@ def main() -> None:
                         lines.append("     counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
                         if args.profile:
                             profiles.append(f"--- {kind} {n:,} claims, {mode} ---\n{run['profile']}")
+                        if run.get("floor"):
+                            floors.append(_floor_report(kind, n, run))
                         if args.statements:
                             profiles.append(f"--- {kind} {n:,} claims, {mode}: statements ---\n{run['statements']}")
                         print(f"  loaded {kind} {n:,} claims ({mode}) in {run['wall']:.1f} s, worker CPU "
                               f"{run['cpu']:.1f} s, server CPU {run['server_cpu'] or 0:.1f} s", flush=True)
             print(header)
             print("\n".join(lines))
+            for text in floors:
+                print(text)
             for text in profiles:
                 print(text)
     finally:
