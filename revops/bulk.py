@@ -3,8 +3,9 @@
 Postgres refuses ``COPY FROM`` into a table with row-level security, so a load goes in two
 steps inside one transaction:
 
-1. ``COPY`` the rows into a TEMP staging table (no policies, no indexes) with psycopg 3's
-   ``Copy.write_row`` on the raw connection;
+1. ``COPY`` the rows into a TEMP staging table (no policies, no indexes) on the raw connection,
+   with psycopg 3's ``Copy.write_row``, or as COPY text the caller formats (``CopyText``: the
+   835/837 writers, whose column types are known; half the worker CPU of ``write_row``);
 2. ``INSERT INTO target (...) SELECT ... FROM staging`` through Django's cursor, so the
    backend sets the transaction-local ``app.tenant_id`` first and the policy's WITH CHECK
    verifies every inserted row.
@@ -25,14 +26,16 @@ from __future__ import annotations
 
 import gc
 import itertools
+import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
 from psycopg import sql
+from psycopg.adapt import PyFormat, Transformer
 
 from revops.tenancy import CrossTenantWrite, TenantModel, require_tenant_id
 
@@ -92,16 +95,90 @@ def staging_create(table: str, columns: Sequence[str]) -> str:
     return name
 
 
-def staging_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+@dataclass(frozen=True)
+class CopyText:
+    """A table's rows written as COPY text by the caller, who knows each column's Python type,
+    instead of by psycopg's per-value dumpers (``Copy.write_row``): twice as fast for the wide
+    rows of an 835 (1.4 against 3.0 microseconds for a 13-column service payment row).
+
+    ``lines(chunk)``: one COPY text line per row (``\\N`` for None, ``t``/``f``, ``str()`` of
+    ints and finite Decimals, ``isoformat()`` of dates, text values as they are).
+    ``texts(chunk)``: every text value of the rows (``str`` columns, array literals). A chunk
+    whose texts are not all ``str`` (a list, a None) or hold a character COPY text must escape
+    (backslash, tab, newline, carriage return; NUL too) is formatted by psycopg's dumpers
+    instead, value by value, exactly as ``write_row`` would have.
+    """
+
+    lines: Callable[[Sequence[Sequence[Any]]], list[str]]
+    texts: Callable[[Sequence[Sequence[Any]]], list[str]]
+
+
+NULL = "\\N"
+COPY_CHUNK = 2000
+_UNSAFE = re.compile("[\\\\\t\n\r\x00]")
+# psycopg's own escaping of a dumped value in COPY text format (psycopg._copy_base).
+_ESCAPE = re.compile(b"[\b\t\n\v\f\r\\\\]")
+_ESCAPES = {b"\b": b"\\b", b"\t": b"\\t", b"\n": b"\\n", b"\v": b"\\v", b"\f": b"\\f",
+            b"\r": b"\\r", b"\\": b"\\\\"}
+
+
+_DATE_TEXT: dict[Any, str] = {None: NULL}
+date_text_cached = _DATE_TEXT.get  # for CopyText.lines: ``date_text_cached(d) or date_text(d)``
+
+
+def date_text(day: Any) -> str:
+    """A date (or None) as COPY text: its ISO form, cached (a file has few distinct dates, and
+    ``isoformat`` costs more than the rest of a row's formatting)."""
+    text = _DATE_TEXT.get(day)
+    if text is None:
+        text = day.isoformat()
+        if len(_DATE_TEXT) < 50_000:
+            _DATE_TEXT[day] = text
+    return text
+
+
+def _escape(m: re.Match[bytes]) -> bytes:
+    return _ESCAPES[m.group(0)]
+
+
+def _copy_rows_dumped(rows: Sequence[Sequence[Any]], tx: Transformer) -> bytes:
+    """``rows`` as COPY text, each value dumped by psycopg (what ``Copy.write_row`` sends)."""
+    out = bytearray()
+    for row in rows:
+        fields = [rb"\N" if b is None else _ESCAPE.sub(_escape, bytes(b))
+                  for b in tx.dump_sequence(row, [PyFormat.TEXT] * len(row))]
+        out += b"\t".join(fields)
+        out += b"\n"
+    return bytes(out)
+
+
+def staging_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                 text: CopyText | None = None) -> int:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     count = 0
     with connection.connection.cursor() as raw, raw.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
+        if text is None:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+            return count
+        rows = rows if isinstance(rows, list) else list(rows)
+        tx: Transformer | None = None
+        for start in range(0, len(rows), COPY_CHUNK):
+            chunk = rows[start:start + COPY_CHUNK]
+            try:
+                clean = _UNSAFE.search("".join(text.texts(chunk))) is None
+            except TypeError:  # a text column holding a list or None: psycopg dumps it
+                clean = False
+            if clean:
+                copy.write("".join(text.lines(chunk)))
+            else:
+                if tx is None:
+                    tx = Transformer(raw)
+                copy.write(_copy_rows_dumped(chunk, tx))
+        return len(rows)
 
 
 def staging_drop(table: str) -> None:
@@ -143,7 +220,7 @@ def _check_tenant_references(fields: Sequence[models.Field], staging: str, tenan
 
 def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Sequence[Any]],
           on_conflict: bool | str, returning: Sequence[str],
-          trusted: Sequence[str] = ()) -> tuple[int, list[tuple[Any, ...]]]:
+          trusted: Sequence[str] = (), text: CopyText | None = None) -> tuple[int, list[tuple[Any, ...]]]:
     if not (isinstance(model, type) and issubclass(model, TenantModel)):
         raise TypeError(f"{model!r} is not a tenant-owned model")
     tenant_id = require_tenant_id()
@@ -169,7 +246,7 @@ def _load(model: type[TenantModel], columns: Sequence[str], rows: Iterable[Seque
 
     with transaction.atomic():
         staging = staging_create(table, columns)
-        staged = staging_copy(staging, columns, rows)
+        staged = staging_copy(staging, columns, rows, text)
         _check_tenant_references(fields, staging, tenant_id, trusted)
         statement = sql.SQL("INSERT INTO {t} ({cols}) SELECT {items} FROM {s}").format(
             t=sql.Identifier(table),
@@ -204,7 +281,7 @@ def _audit(model: type[TenantModel], tenant_id: int, *, staged: int, inserted: i
 
 
 def copy_insert(model: type[TenantModel], *, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                on_conflict: bool | str = False, trusted: Sequence[str] = ()) -> int:
+                on_conflict: bool | str = False, trusted: Sequence[str] = (), text: CopyText | None = None) -> int:
     """COPY ``rows`` (tuples in ``columns`` order) into ``model``'s table for the active organization.
 
     ``on_conflict``: ``True`` skips rows that violate any unique or exclusion constraint;
@@ -213,17 +290,18 @@ def copy_insert(model: type[TenantModel], *, columns: Sequence[str], rows: Itera
     from code, never user input. Columns not listed get the model's Python-side default.
     ``trusted``: foreign-key columns whose ids the caller got from the active organization's
     rows in this transaction (never from input), so their tenant check is skipped.
+    ``text``: how to write the rows as COPY text without psycopg's dumpers (``CopyText``).
     Returns the number of rows inserted.
     """
-    inserted, _ = _load(model, columns, rows, on_conflict, (), trusted)
+    inserted, _ = _load(model, columns, rows, on_conflict, (), trusted, text)
     return inserted
 
 
 def copy_insert_returning(model: type[TenantModel], *, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                           returning: Sequence[str] = ("id",), on_conflict: bool | str = False,
-                          trusted: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+                          trusted: Sequence[str] = (), text: CopyText | None = None) -> list[tuple[Any, ...]]:
     """Like ``copy_insert``, returning the ``returning`` columns of every inserted row."""
-    _, returned = _load(model, columns, rows, on_conflict, returning, trusted)
+    _, returned = _load(model, columns, rows, on_conflict, returning, trusted, text)
     return returned
 
 

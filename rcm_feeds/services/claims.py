@@ -40,6 +40,27 @@ CLAIM_COLUMNS = (
 LINE_COLUMNS = ("claim_id", "line_number", "procedure_code", "modifiers", "revenue_code", "charge", "units",
                 "service_date", "control_number")
 
+# COPY text of the rows _write builds (revops.bulk.CopyText).
+_N = bulk.NULL
+_dc = bulk.date_text_cached
+_dt = bulk.date_text
+CLAIM_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{f}\t{pos}\t{pcn}\t{k}\t{_N if py is None else py}\t{_N if pg is None else pg}\t"
+        f"{_N if fa is None else fa}\t{_N if p2 is None else p2}\t{npi}\t{h}\t{ch!s}\t{fc}\t{fr}\t{opcn}\t"
+        f"{_N if orig is None else orig}\t{pa}\t{dx}\t{_dc(sf) or _dt(sf)}\t{_dc(st) or _dt(st)}\t"
+        f"{_dc(sub) or _dt(sub)}\t{'t' if rs else 'f'}\t{tx}\t{rn}\n"
+        for f, pos, pcn, k, py, pg, fa, p2, npi, h, ch, fc, fr, opcn, orig, pa, dx, sf, st, sub, rs, tx, rn in rows],
+    texts=lambda rows: [row[2] + row[3] + row[8] + row[9] + row[11] + row[12] + row[13] + row[15] + row[16]
+                        + row[21] + row[22] for row in rows],
+)
+LINE_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{c}\t{n}\t{code}\t{mods}\t{rev}\t{ch!s}\t{_N if u is None else str(u)}\t{_dc(d) or _dt(d)}\t{cn}\n"
+        for c, n, code, mods, rev, ch, u, d, cn in rows],
+    texts=lambda rows: [row[2] + row[3] + row[4] + row[8] for row in rows],
+)
+
 
 @dataclass(slots=True)
 class LineInput:
@@ -151,7 +172,7 @@ class ClaimWriter:
             ))
         returned = bulk.copy_insert_returning(Claim, columns=CLAIM_COLUMNS, rows=rows,
                                               returning=("id", "source_position"),
-                                              trusted=("source_file_id", "original_claim_id"))
+                                              trusted=("source_file_id", "original_claim_id"), text=CLAIM_TEXT)
         id_at = dict((pos, pk) for pk, pos in returned)
         if link_later:
             self._link_in_batch([(id_at[pos], id_at[first]) for pos, first in link_later])
@@ -162,7 +183,8 @@ class ClaimWriter:
             for c in batch for ln in c.lines
         ]
         if line_rows:
-            bulk.copy_insert(ClaimLine, columns=LINE_COLUMNS, rows=line_rows, trusted=("claim_id",))
+            bulk.copy_insert(ClaimLine, columns=LINE_COLUMNS, rows=line_rows, trusted=("claim_id",),
+                             text=LINE_TEXT)
         if len(batch) >= BATCH:
             ctx.analyze("rcm_feeds_claim", "rcm_feeds_claimline")
         claim_ids = list(id_at.values())

@@ -60,6 +60,39 @@ DENIAL_COLUMNS = (
 PLB_COLUMNS = ("remittance_id", "reason_code", "reference", "amount", "fiscal_period_date")
 _UNBALANCED = frozenset({"claim_unbalanced", "line_unbalanced"})
 
+# COPY text of each table's rows (revops.bulk.CopyText): types as _prepare and _write build them.
+_N = bulk.NULL
+_dc = bulk.date_text_cached
+_dt = bulk.date_text
+CP_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{r}\t{_N if c is None else c}\t{seg}\t{pcn}\t{st}\t{ch!s}\t{pd!s}\t{_N if pr is None else str(pr)}\t"
+        f"{co!s}\t{fi}\t{nu}\t{fr}\t{h}\t{_dc(sf) or _dt(sf)}\t{_dc(stt) or _dt(stt)}\t{'t' if rev else 'f'}\t"
+        f"{'t' if den else 'f'}\t{'t' if bal else 'f'}\t{_N if p2 is None else p2}\n"
+        for r, c, seg, pcn, st, ch, pd, pr, co, fi, nu, fr, h, sf, stt, rev, den, bal, p2 in rows],
+    texts=lambda rows: [row[3] + row[4] + row[9] + row[10] + row[11] + row[12] for row in rows],
+)
+SP_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{cp}\t{seg}\t{q}\t{code}\t{mods}\t{rev}\t{ch!s}\t{pd!s}\t{_N if u is None else str(u)}\t"
+        f"{_dc(d) or _dt(d)}\t{rem}\t{'t' if den else 'f'}\t{'t' if bal else 'f'}\n"
+        for cp, seg, q, code, mods, rev, ch, pd, u, d, rem, den, bal in rows],
+    texts=lambda rows: [row[2] + row[3] + row[4] + row[5] + row[10] for row in rows],
+)
+ADJ_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{cp}\t{_N if sp is None else sp}\t{g}\t{rs}\t{a!s}\t{_N if q is None else str(q)}\n"
+        for cp, sp, g, rs, a, q in rows],
+    texts=lambda rows: [row[2] + row[3] for row in rows],
+)
+DENIAL_TEXT = bulk.CopyText(
+    lines=lambda rows: [
+        f"{cp}\t{_N if sp is None else sp}\t{_N if c is None else c}\t{lv}\t{_N if py is None else py}\t"
+        f"{_N if pg is None else pg}\t{cat}\t{carcs}\t{rarcs}\t{a!s}\t{_dc(d) or _dt(d)}\t{st}\n"
+        for cp, sp, c, lv, py, pg, cat, carcs, rarcs, a, d, st in rows],
+    texts=lambda rows: [row[3] + row[6] + row[7] + row[8] + row[11] for row in rows],
+)
+
 
 class _Open:
     """The transaction set being loaded."""
@@ -270,7 +303,7 @@ class RemittanceWriter:
         # Trusted ids (revops.bulk): the remittance this load created, claims its lookups selected.
         returned = bulk.copy_insert_returning(ClaimPayment, columns=CP_COLUMNS, rows=cp_rows,
                                               returning=("id", "source_position"),
-                                              trusted=("remittance_id", "claim_id"))
+                                              trusted=("remittance_id", "claim_id"), text=CP_TEXT)
         cp_id = dict((pos, pk) for pk, pos in returned)
 
         sp_rows = [(cp_id[p.rec.segment], *tail) for p in batch for tail in p.sp_tails]
@@ -278,7 +311,7 @@ class RemittanceWriter:
         if sp_rows:
             sp_id = dict((pos, pk) for pk, pos in bulk.copy_insert_returning(
                 ServicePayment, columns=SP_COLUMNS, rows=sp_rows, returning=("id", "source_position"),
-                trusted=("claim_payment_id",)))
+                trusted=("claim_payment_id",), text=SP_TEXT))
 
         adj_rows = []
         denial_rows = []
@@ -309,12 +342,12 @@ class RemittanceWriter:
                          claim_reference=rec.patient_control_number)
         if adj_rows:
             bulk.copy_insert(Adjustment, columns=ADJ_COLUMNS, rows=adj_rows,
-                             trusted=("claim_payment_id", "service_payment_id"))
+                             trusted=("claim_payment_id", "service_payment_id"), text=ADJ_TEXT)
         new_denials: list[int] = []
         if denial_rows:
             new_denials = [pk for (pk,) in bulk.copy_insert_returning(
                 Denial, columns=DENIAL_COLUMNS, rows=denial_rows,
-                trusted=("claim_payment_id", "service_payment_id", "claim_id"))]
+                trusted=("claim_payment_id", "service_payment_id", "claim_id"), text=DENIAL_TEXT)]
         ctx.flush_warnings()
         if len(batch) >= BATCH:
             ctx.analyze("rcm_feeds_claimpayment", "rcm_feeds_servicepayment", "rcm_feeds_denial")
