@@ -355,6 +355,14 @@ def main() -> None:
         if not args.keep:
             for org in organizations:
                 organization_delete(organization=org)
+            # The deleted rows stay as dead tuples until vacuumed, and with autovacuum off (as on the
+            # machine these figures come from) every later run would load into ever larger tables
+            # and indexes: 5 million dead adjustment rows after ~15 runs made loads ~40% slower.
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for model, _ in _tables("837") + _tables("835"):
+                    cursor.execute(f"VACUUM {model._meta.db_table}")
+            print(f"vacuumed the tables the loads wrote in {time.perf_counter() - started:.1f} s")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
