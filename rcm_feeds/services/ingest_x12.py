@@ -19,6 +19,7 @@ from revops.background_flush import BackgroundFlush
 from .. import x12
 from ..models import Acknowledgment, AckKind, FeedKind
 from ..phi import patient_hasher
+from ..x12.records import DIAGNOSIS_QUALIFIERS
 from ..x12.ack import AckBatch277, ClaimAck, GroupAck, TransactionAck
 from .claims import ClaimInput, ClaimWriter, LineInput, claim_front_end_update
 from .context import FileRefused, LoadContext, fit
@@ -130,6 +131,7 @@ class Claim837Loader:
         self.programs = ProgramResolver(ctx)
         self.facilities = FacilityResolver()
         self.hasher: Callable[[str], str] = patient_hasher()
+        self.payer_of_id: dict[str, int | None] = {}  # raw NM1*PR NM109 -> payer, once resolved
         self.submitted_on = ctx.received_on
         self.reference = ""
 
@@ -149,17 +151,35 @@ class Claim837Loader:
 
     def claim(self, rec: x12.Claim) -> None:
         ctx = self.ctx
-        where = {"segment": rec.segment, "line": rec.line, "offset": rec.offset}
-        pcn, npi = rec.control_number, rec.billing_provider.npi
-        if len(pcn) > 40 or len(npi) > 10 or len(rec.facility_code) > 4 or len(rec.original_claim_number) > 50 \
+        segment, line_no, offset = rec.segment, rec.line, rec.offset
+        sub = rec.subscriber
+        pcn, npi, facility_code = rec.control_number, sub.billing_provider.npi, rec.facility_code
+        if len(pcn) > 40 or len(npi) > 10 or len(facility_code) > 4 or len(rec.original_claim_number) > 50 \
                 or len(rec.prior_authorization) > 50:
+            where = {"segment": segment, "line": line_no, "offset": offset}
             fit(pcn, 40, "CLM01 patient control number", **where)
             fit(npi, 10, "billing provider NPI", **where)
-            fit(rec.facility_code, 4, "CLM05-1 facility code", **where)
+            fit(facility_code, 4, "CLM05-1 facility code", **where)
             fit(rec.original_claim_number, 50, "REF*F8 original claim number", **where)
             fit(rec.prior_authorization, 50, "REF*G1 prior authorization", **where)
-        sub = rec.subscriber
-        payer_id = self.payers.resolve(payer_id=sub.payer_id, name=sub.payer_name, reference=pcn, **where)
+        # Once a non-blank payer id has been resolved, the resolver answers it from its by-id map
+        # without side effects, so later claims of the same payer id skip it.
+        payer_id = self.payer_of_id.get(sub.payer_id)
+        if payer_id is None:
+            payer_id = self.payers.resolve(payer_id=sub.payer_id, name=sub.payer_name, reference=pcn,
+                                           segment=segment, line=line_no, offset=offset)
+            if sub.payer_id.strip():
+                self.payer_of_id[sub.payer_id] = payer_id
+        # Service period: what Claim.first_service_date / last_service_date give (min / max of the
+        # claim's DTP*472 and DTP*434 and its lines' dates, compared in the same order), in the one
+        # pass over the lines.
+        first, last = rec.service_from, rec.service_to
+        day = rec.statement_from
+        if day is not None and (first is None or day < first):
+            first = day
+        day = rec.statement_to
+        if day is not None and (last is None or day > last):
+            last = day
         lines = []
         procedures = []
         revenue_codes = []
@@ -175,39 +195,51 @@ class Claim837Loader:
                 procedures.append(code)
             if revenue:
                 revenue_codes.append(revenue)
-            lines.append(LineInput(number, code, modifiers, revenue, ln.charge, ln.units, ln.service_from, control))
+            day = ln.service_from
+            if day is not None and (first is None or day < first):
+                first = day
+            end = ln.service_to
+            if end is not None and (last is None or end > last):
+                last = end
+            lines.append(LineInput(number, code, modifiers, revenue, ln.charge, ln.units, day, control))
+        kind = rec.batch.kind
         program_id = self.programs.resolve(procedures=procedures, revenue_codes=revenue_codes,
-                                           facility_code=rec.facility_code, claim_kind=rec.batch.kind)
-        referring_npi = rec.referring_npi if _is_npi(rec.referring_npi) else ""
-        if rec.referring_npi and not referring_npi:
+                                           facility_code=facility_code, claim_kind=kind)
+        referring = rec.referring_npi
+        referring_npi = referring if _is_npi(referring) else ""
+        if referring and not referring_npi:
             ctx.warn("referring_npi_invalid", f"claim {pcn}: referring/ordering provider NPI "
-                     f"{rec.referring_npi[:20]!r} is not 10 digits; the claim is kept without a referral source",
-                     claim_reference=pcn, **where)
+                     f"{referring[:20]!r} is not 10 digits; the claim is kept without a referral source",
+                     claim_reference=pcn, segment=segment, line=line_no, offset=offset)
         facility_id = self.facilities.by_billing_npi(npi)
         if facility_id is None and program_id is not None:
             facility_id = self.programs.facility_of.get(program_id)
         diagnoses = []
-        for code in rec.diagnoses:
-            if len(code) > 10:
-                ctx.warn("diagnosis_skipped", f"claim {pcn}: diagnosis {code[:30]!r} is longer than an ICD-10 "
-                                              "code; not kept", claim_reference=pcn, **where)
-                continue
-            diagnoses.append(code)
+        for c in rec.codes:  # Claim.diagnoses, read in place
+            if c[0] in DIAGNOSIS_QUALIFIERS and len(c) > 1:
+                code = c[1]
+                if len(code) > 10:
+                    ctx.warn("diagnosis_skipped", f"claim {pcn}: diagnosis {code[:30]!r} is longer than an ICD-10 "
+                                                  "code; not kept", claim_reference=pcn, segment=segment,
+                             line=line_no, offset=offset)
+                    continue
+                diagnoses.append(code)
         frequency = rec.frequency if len(rec.frequency) == 1 else "1"
         self.writer.add(ClaimInput(
-            source_position=rec.segment, patient_control_number=pcn, kind=rec.batch.kind, payer_id=payer_id,
+            source_position=segment, patient_control_number=pcn, kind=kind, payer_id=payer_id,
             program_id=program_id, facility_id=facility_id, part2_program_id=self.programs.part2_of(program_id),
             billing_npi=npi, patient_hash=self.hasher(sub.member_id), charge=rec.charge,
-            facility_code=rec.facility_code, frequency=frequency,
+            facility_code=facility_code, frequency=frequency,
             original_payer_claim_number=rec.original_claim_number,
             prior_authorization=rec.prior_authorization,
-            diagnoses=diagnoses, service_from=rec.first_service_date, service_to=rec.last_service_date,
+            diagnoses=diagnoses, service_from=first, service_to=last,
             submitted_on=self.submitted_on, transaction_reference=self.reference, lines=lines,
             referring_npi=referring_npi,
-            line=rec.line, offset=rec.offset,
+            line=line_no, offset=offset,
         ))
-        for w in rec.warnings:
-            ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset, claim_reference=pcn)
+        if rec.warnings:
+            for w in rec.warnings:
+                ctx.warn(w.code, w.message, segment=w.segment, line=w.line, offset=w.offset, claim_reference=pcn)
 
     def finish(self) -> None:
         self.writer.flush()

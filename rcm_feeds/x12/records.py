@@ -291,15 +291,29 @@ class Claim:
 
     @property
     def first_service_date(self) -> dt.date | None:
-        days = [d for d in [self.service_from, self.statement_from]
-                + [ln.service_from for ln in self.lines] if d is not None]
-        return min(days) if days else None
+        """The earliest of DTP*472, DTP*434 and the lines' dates (one pass, no lists built)."""
+        first = self.service_from
+        day = self.statement_from
+        if day is not None and (first is None or day < first):
+            first = day
+        for ln in self.lines:
+            day = ln.service_from
+            if day is not None and (first is None or day < first):
+                first = day
+        return first
 
     @property
     def last_service_date(self) -> dt.date | None:
-        days = [d for d in [self.service_to, self.statement_to]
-                + [ln.service_to for ln in self.lines] if d is not None]
-        return max(days) if days else None
+        """The latest of DTP*472, DTP*434 and the lines' end dates."""
+        last = self.service_to
+        day = self.statement_to
+        if day is not None and (last is None or day > last):
+            last = day
+        for ln in self.lines:
+            day = ln.service_to
+            if day is not None and (last is None or day > last):
+                last = day
+        return last
 
 
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "BK", "ABF", "BF", "ABJ", "BJ", "APR", "PR", "ABN", "BN"})
